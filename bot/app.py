@@ -1,0 +1,80 @@
+"""Build the PTB application: settings + event + database + catalog → a wired `Application`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, cast
+
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, ApplicationBuilder, BaseRateLimiter, ContextTypes, Defaults
+
+import handlers
+from bot.context import BotData, HackbotApplication, HackbotContext, Services
+from bot.i18n import Catalog
+from bot.settings import Settings
+from bot.update_processor import PerUserUpdateProcessor
+from models.base import utcnow
+from models.db import Database
+from schedule.config import EventConfig
+
+log = logging.getLogger(__name__)
+
+
+def _rate_limiter() -> BaseRateLimiter[Any]:
+    """The one throttle every request goes through (falls back to PTB's until ours is available)."""
+    try:
+        from bot.delivery.throttle import TelegramThrottle
+    except ImportError:  # pragma: no cover - only while the delivery package is being built
+        return AIORateLimiter()
+    return TelegramThrottle()
+
+
+def build_application(
+    settings: Settings,
+    event: EventConfig,
+    *,
+    database: Database | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> HackbotApplication:
+    """Wire the application; nothing touches the network until it is initialised."""
+    catalog = Catalog.load(default_language=event.default_language)
+    db = database or Database(settings.database_url, schema=settings.database_schema)
+    services = Services(settings=settings, event=event, db=db, catalog=catalog, clock=clock)
+    context_types = ContextTypes(context=HackbotContext, bot_data=BotData)
+    application = cast(
+        HackbotApplication,
+        ApplicationBuilder()
+        .token(settings.bot_token())
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_file_base_url)
+        .defaults(Defaults(parse_mode="HTML", tzinfo=event.tz))
+        .context_types(context_types)
+        .concurrent_updates(PerUserUpdateProcessor(64))
+        .rate_limiter(_rate_limiter())
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build(),
+    )
+    application.bot_data.services = services
+    handlers.register(application)
+    return application
+
+
+async def _post_init(application: HackbotApplication) -> None:
+    """Announce the commands in both languages once the bot is connected."""
+    services = application.bot_data.services
+    catalog = services.catalog
+    for lang in services.event.languages:
+        commands = [
+            BotCommand(name, catalog.text(lang, f"commands.{name}"))
+            for name in ("start", "profile", "mydata", "forget", "help")
+        ]
+        language_code = None if lang == services.event.default_language else lang
+        await application.bot.set_my_commands(commands, language_code=language_code)
+    log.info("bot started for event %s", services.event.id)
+
+
+async def _post_shutdown(application: HackbotApplication) -> None:
+    await application.bot_data.services.db.dispose()

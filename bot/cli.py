@@ -1,0 +1,150 @@
+"""Command line: `hackbot run | check-config | db upgrade | simulator` (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+from schedule.config import EventConfig
+from schedule.loader import ConfigError, load_event_config
+
+log = logging.getLogger("hackbot")
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+
+
+def configure_logging(level: str) -> None:
+    """Readable logs; httpx's request lines are silenced because their URLs contain the bot token."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"hackbot: {message}\n")
+    return EXIT_CONFIG
+
+
+def _load_event(path: Path, rehearse_at: datetime | None = None) -> EventConfig:
+    event = load_event_config(path)
+    return event.shifted_to(rehearse_at) if rehearse_at is not None else event
+
+
+def _parse_rehearsal_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date and time: {value!r} (e.g. 2026-11-30T18:00)") from None
+    return moment
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate an event file and print each problem with its path."""
+    try:
+        event = load_event_config(args.file)
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc.path}: {len(exc.errors)} problem(s)\n")
+        for error in exc.errors:
+            sys.stderr.write(f"  {error}\n")
+        return EXIT_CONFIG
+    sys.stdout.write(
+        f"{args.file}: OK ({len(event.programme)} programme items, {len(event.challenges)} challenges, "
+        f"{len(event.meals)} meals)\n"
+    )
+    return EXIT_OK
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Apply database migrations."""
+    from models.migrate import upgrade_sync
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    upgrade_sync(settings.database_url, schema=settings.database_schema)
+    log.info("database is up to date")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the bot with long polling."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    token_ok = settings.bot_token()  # fail early, with one line, before touching anything else
+    del token_ok
+    rehearse_at = args.rehearse_at
+    if rehearse_at is not None and rehearse_at.tzinfo is None:
+        event_tz = load_event_config(settings.event_config).tz
+        rehearse_at = rehearse_at.replace(tzinfo=event_tz)
+    event = _load_event(settings.event_config, rehearse_at)
+    if rehearse_at is not None:
+        log.info("rehearsal: programme shifted to start at %s", event.start.isoformat())
+    return run_bot(settings, event)
+
+
+def run_bot(settings: Settings, event: EventConfig) -> int:
+    """Migrate the database, then poll Telegram until interrupted."""
+    from bot.app import build_application
+    from models.migrate import upgrade_sync
+
+    upgrade_sync(settings.database_url, schema=settings.database_schema)
+    application = build_application(settings, event)
+    application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    return EXIT_OK
+
+
+def cmd_simulator(args: argparse.Namespace) -> int:
+    """Run the local Bot API simulator."""
+    from simulator.__main__ import main as simulator_main
+
+    return simulator_main(args.simulator_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `hackbot` argument parser."""
+    parser = argparse.ArgumentParser(prog="hackbot", description="Telegram assistant for community hackathons")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the bot (long polling)")
+    run.add_argument(
+        "--rehearse-at",
+        type=_parse_rehearsal_time,
+        default=None,
+        help="shift the programme so that it starts at this moment (event timezone if none given)",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    check = commands.add_parser("check-config", help="validate an event file")
+    check.add_argument("file", type=Path)
+    check.set_defaults(handler=cmd_check_config)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+
+    sim = commands.add_parser("simulator", help="run the local Bot API simulator", add_help=False)
+    sim.add_argument("simulator_args", nargs=argparse.REMAINDER)
+    sim.set_defaults(handler=cmd_simulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `hackbot` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SettingsError as exc:
+        return _fail(str(exc))
+    except ConfigError as exc:
+        return _fail(f"{exc.path}: " + "; ".join(exc.errors))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

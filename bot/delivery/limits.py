@@ -1,0 +1,328 @@
+"""Pure rate-limit bookkeeping for outgoing Telegram requests: buckets, windows and the wait queue.
+
+Nothing here knows about PTB or asyncio. Every method takes `now` (seconds on a monotonic clock)
+and returns how long to wait, so the rules are unit-tested with a fake clock and the async layer
+(`bot.delivery.throttle`) only sleeps for the delays computed here.
+
+The rules, per request that Telegram counts (sends, copies, forwards, edits):
+
+- the whole bot: at most `global_per_second` requests a second, spaced evenly (see `RateLimits`);
+- a private chat (id > 0): a token bucket, `private_burst` tokens, one back every `private_interval`;
+- a group or channel (id < 0, or an @username): at most `group_per_window` in any `group_window`;
+- one request in flight per chat, so a chat receives its messages in the order they were queued;
+- among chats that may send now, interactive requests go before bulk ones, then first come first served;
+- after a 429 the chat (or, when several chats are refused at once, the whole bot) is paused.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass, field
+
+# Float arithmetic on refills leaves 0.9999999 tokens after sleeping exactly the computed delay;
+# treating that as a whole token avoids a second, microsecond-long sleep.
+EPSILON = 1e-6
+
+ChatKey = int | str | None
+
+
+class Priority(enum.IntEnum):
+    """Who waits for a request: a person who just tapped a button, or nobody in particular."""
+
+    BULK = 0  # reminders, broadcasts: may wait seconds
+    INTERACTIVE = 1  # replies to an update: should leave within a few tens of milliseconds
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Client-side limits, slightly stricter than Telegram's so network jitter never causes a 429.
+
+    The global limit is a token bucket of capacity `global_burst` refilled `global_per_second`
+    times a second. With a burst of 1 the requests are spaced evenly, so any one-second window
+    (wherever the server puts it) holds at most `global_per_second + 1` of them: 30 with the
+    defaults, which is Telegram's limit. A sliding window of 29 would instead release bursts of 29
+    on each second boundary, and jitter could push two bursts into one server window.
+
+    `margin` (seconds) lengthens the per-chat intervals and windows for the same reason.
+    """
+
+    global_per_second: float = 29.0
+    global_burst: int = 1
+    private_burst: int = 3
+    private_interval: float = 1.0
+    group_per_window: int = 20
+    group_window: float = 60.0
+    margin: float = 0.1
+    one_in_flight_per_chat: bool = True
+    # Two different chats refused within this many seconds: the limit hit is the bot's, not a chat's.
+    global_flood_window: float = 1.0
+
+    def __post_init__(self) -> None:
+        """Refuse limits that would divide by zero or never let anything through."""
+        if self.global_per_second <= 0 or self.global_burst < 1:
+            raise ValueError("global limit must allow at least one request")
+        if self.private_burst < 1 or self.private_interval <= 0:
+            raise ValueError("private limit must allow at least one request")
+        if self.group_per_window < 1 or self.group_window <= 0:
+            raise ValueError("group limit must allow at least one request")
+        if self.margin < 0:
+            raise ValueError("margin cannot be negative")
+
+
+class TokenBucket:
+    """`capacity` tokens, one more every `interval` seconds; each request takes one."""
+
+    __slots__ = ("_tokens", "_updated", "capacity", "interval")
+
+    def __init__(self, capacity: int, interval: float, now: float) -> None:
+        """Start full: a chat nobody wrote to recently may receive a short burst."""
+        self.capacity = capacity
+        self.interval = interval
+        self._tokens = float(capacity)
+        self._updated = now
+
+    def _refill(self, now: float) -> None:
+        if now > self._updated:
+            self._tokens = min(float(self.capacity), self._tokens + (now - self._updated) / self.interval)
+            self._updated = now
+
+    def delay(self, now: float) -> float:
+        """Seconds until a token is available (0 if one is available now)."""
+        self._refill(now)
+        missing = 1.0 - self._tokens
+        return 0.0 if missing <= EPSILON else missing * self.interval
+
+    def take(self, now: float) -> None:
+        """Use one token (the caller checked `delay` first)."""
+        self._refill(now)
+        self._tokens -= 1.0
+
+    def idle(self, now: float) -> bool:
+        """True when full again: forgetting the bucket changes nothing."""
+        self._refill(now)
+        return self._tokens >= self.capacity - EPSILON
+
+
+class SlidingWindow:
+    """At most `limit` requests in any `period` seconds."""
+
+    __slots__ = ("_stamps", "limit", "period")
+
+    def __init__(self, limit: int, period: float) -> None:
+        """Start empty."""
+        self.limit = limit
+        self.period = period
+        self._stamps: deque[float] = deque()
+
+    def _prune(self, now: float) -> None:
+        while self._stamps and self._stamps[0] <= now - self.period:
+            self._stamps.popleft()
+
+    def delay(self, now: float) -> float:
+        """Seconds until one more request fits in the window."""
+        self._prune(now)
+        if len(self._stamps) < self.limit:
+            return 0.0
+        # The oldest of the last `limit` requests must leave the window first.
+        wait = self._stamps[-self.limit] + self.period - now
+        return 0.0 if wait <= EPSILON else wait
+
+    def take(self, now: float) -> None:
+        """Record one request at `now`."""
+        self._stamps.append(now)
+
+    def idle(self, now: float) -> bool:
+        """True when the window is empty: forgetting it changes nothing."""
+        self._prune(now)
+        return not self._stamps
+
+
+@dataclass(eq=False, slots=True)
+class Ticket:
+    """One request waiting for (or holding) permission to go. Compared by identity."""
+
+    chat: ChatKey
+    priority: Priority = Priority.INTERACTIVE
+    seq: int = -1  # arrival order, given by `Scheduler.submit`; kept across 429 retries
+
+
+@dataclass(eq=False, slots=True)
+class _Lane:
+    """Everything the scheduler knows about one chat."""
+
+    limiter: TokenBucket | SlidingWindow | None
+    serial: bool
+    queue: deque[Ticket] = field(default_factory=deque)
+    in_flight: int = 0
+    paused_until: float = 0.0
+
+    def delay(self, now: float) -> float:
+        wait = self.limiter.delay(now) if self.limiter is not None else 0.0
+        return max(wait, self.paused_until - now, 0.0)
+
+    def blocked(self) -> bool:
+        return self.serial and self.in_flight > 0
+
+    def priority(self) -> Priority:
+        # A chat is as urgent as its most urgent waiter: a bulk message queued first for that chat
+        # must not hold back the reply to a button its recipient just pressed (priority inheritance).
+        return max(ticket.priority for ticket in self.queue)
+
+    def idle(self, now: float) -> bool:
+        return (
+            not self.queue
+            and self.in_flight == 0
+            and self.paused_until <= now
+            and (self.limiter is None or self.limiter.idle(now))
+        )
+
+
+class Scheduler:
+    """Decides which waiting request may go next and how long to wait otherwise.
+
+    Protocol: `submit` a ticket; call `next_grant(now)` until it returns a ticket (that request may
+    now be sent: its tokens are taken) or a delay; `release` the ticket when its request finished,
+    `flood` it after a 429 (it is queued again at the front of its chat), `withdraw` it if its
+    caller gave up while waiting.
+    """
+
+    _SWEEP_EVERY = 512
+
+    def __init__(self, limits: RateLimits, now: float) -> None:
+        """Start with no waiters and full buckets."""
+        self.limits = limits
+        self._global = TokenBucket(limits.global_burst, 1.0 / limits.global_per_second, now)
+        self._global_paused_until = 0.0
+        self._lanes: dict[ChatKey, _Lane] = {}
+        self._waiting: dict[ChatKey, _Lane] = {}  # lanes with a non-empty queue
+        self._seq = 0
+        self._grants = 0
+        self._recent_floods: deque[tuple[float, ChatKey]] = deque()
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _lane(self, chat: ChatKey, now: float) -> _Lane:
+        lane = self._lanes.get(chat)
+        if lane is None:
+            limits = self.limits
+            limiter: TokenBucket | SlidingWindow | None
+            if chat is None:
+                limiter = None  # e.g. an inline message edit: only the global limit applies
+            elif isinstance(chat, str) or chat < 0:
+                limiter = SlidingWindow(limits.group_per_window, limits.group_window + limits.margin)
+            else:
+                limiter = TokenBucket(limits.private_burst, limits.private_interval + limits.margin, now)
+            lane = _Lane(limiter=limiter, serial=chat is not None and limits.one_in_flight_per_chat)
+            self._lanes[chat] = lane
+        return lane
+
+    def _enqueue(self, lane: _Lane, chat: ChatKey, ticket: Ticket) -> None:
+        # Keep each chat's queue in arrival order, even for a ticket coming back after a 429.
+        queue = lane.queue
+        if not queue or queue[-1].seq < ticket.seq:
+            queue.append(ticket)
+        else:
+            index = next(i for i, other in enumerate(queue) if other.seq > ticket.seq)
+            queue.insert(index, ticket)
+        self._waiting[chat] = lane
+
+    def _sweep(self, now: float) -> None:
+        """Forget chats that are back to their initial state, so memory does not grow with users."""
+        for chat in [chat for chat, lane in self._lanes.items() if lane.idle(now)]:
+            del self._lanes[chat]
+
+    @property
+    def waiting(self) -> int:
+        """Number of tickets waiting for permission."""
+        return sum(len(lane.queue) for lane in self._waiting.values())
+
+    def tracked_chats(self) -> int:
+        """Number of chats whose limits are remembered (for tests of the sweep)."""
+        return len(self._lanes)
+
+    # -- protocol ----------------------------------------------------------------------------
+
+    def submit(self, ticket: Ticket, now: float) -> None:
+        """Queue a new request behind the ones already waiting for the same chat."""
+        self._seq += 1
+        ticket.seq = self._seq
+        self._enqueue(self._lane(ticket.chat, now), ticket.chat, ticket)
+
+    def withdraw(self, ticket: Ticket) -> bool:
+        """Remove a ticket that was not granted yet; False if it is not waiting."""
+        lane = self._waiting.get(ticket.chat)
+        if lane is None or ticket not in lane.queue:
+            return False
+        lane.queue.remove(ticket)
+        if not lane.queue:
+            del self._waiting[ticket.chat]
+        return True
+
+    def next_grant(self, now: float) -> tuple[Ticket | None, float | None]:
+        """Grant the next request, or say how long to wait.
+
+        Returns `(ticket, None)` when `ticket` may be sent now; `(None, seconds)` when nothing may
+        go before `seconds` have passed; `(None, None)` when nothing can go until a request is
+        submitted or released (no waiters, or every waiting chat has a request in flight).
+        """
+        if not self._waiting:
+            return None, None
+        global_wait = max(self._global.delay(now), self._global_paused_until - now)
+        if global_wait > EPSILON:
+            return None, global_wait
+
+        best: tuple[int, int] | None = None
+        best_chat: ChatKey = None
+        soonest: float | None = None
+        for chat, lane in self._waiting.items():
+            if lane.blocked():
+                continue  # released later: the caller is told to wait for that
+            wait = lane.delay(now)
+            if wait > EPSILON:
+                soonest = wait if soonest is None else min(soonest, wait)
+                continue
+            rank = (-lane.priority(), lane.queue[0].seq)
+            if best is None or rank < best:
+                best, best_chat = rank, chat
+        if best is None:
+            return None, soonest
+
+        lane = self._waiting[best_chat]
+        ticket = lane.queue.popleft()
+        if not lane.queue:
+            del self._waiting[best_chat]
+        lane.in_flight += 1
+        self._global.take(now)
+        if lane.limiter is not None:
+            lane.limiter.take(now)
+        self._grants += 1
+        if self._grants % self._SWEEP_EVERY == 0:
+            self._sweep(now)
+        return ticket, None
+
+    def release(self, ticket: Ticket) -> None:
+        """The granted request finished (whatever its outcome): its chat may send the next one."""
+        lane = self._lanes.get(ticket.chat)
+        if lane is not None and lane.in_flight > 0:
+            lane.in_flight -= 1
+
+    def flood(self, ticket: Ticket, now: float, retry_after: float) -> bool:
+        """Telegram answered 429 to a granted request: pause, and queue it again at the front.
+
+        Telegram does not say whether the limit hit was the chat's or the bot's. A 429 for a
+        request without a chat, or for a second chat within `global_flood_window`, pauses the
+        whole bot; otherwise only the chat. Returns True when the whole bot was paused.
+        """
+        self.release(ticket)
+        until = now + retry_after
+        while self._recent_floods and self._recent_floods[0][0] < now - self.limits.global_flood_window:
+            self._recent_floods.popleft()
+        whole_bot = ticket.chat is None or any(chat != ticket.chat for _, chat in self._recent_floods)
+        self._recent_floods.append((now, ticket.chat))
+        lane = self._lane(ticket.chat, now)
+        lane.paused_until = max(lane.paused_until, until)
+        if whole_bot:
+            self._global_paused_until = max(self._global_paused_until, until)
+        self._enqueue(lane, ticket.chat, ticket)
+        return whole_bot

@@ -1,0 +1,43 @@
+"""Telegram-facing handlers. `register` adds them to the application in one explicit order.
+
+Order matters in PTB: inside a group the first matching handler wins, and groups run in order.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, TypeHandler
+
+from bot.context import HackbotApplication
+from handlers import common, input, menu, profile, registration
+
+# Group numbers: cross-cutting checks first, then the features.
+GROUP_DEDUPLICATE = -2
+GROUP_CHAT_FILTER = -1
+GROUP_FEATURES = 0
+
+
+def register(application: HackbotApplication) -> None:
+    """Wire every handler; features add themselves between the built-ins and the fallbacks."""
+    catalog = application.bot_data.services.catalog
+    application.add_handler(TypeHandler(Update, common.drop_duplicate_updates), group=GROUP_DEDUPLICATE)
+    application.add_handler(TypeHandler(Update, common.ignore_foreign_chats), group=GROUP_CHAT_FILTER)
+
+    feature_handlers = [
+        *registration.handlers(),
+        *profile.handlers(),
+        *menu.help_handlers(catalog),
+    ]
+    application.add_handlers(feature_handlers, group=GROUP_FEATURES)
+
+    # Fallbacks, tried only when no feature handler matched: menu buttons of features not built
+    # yet, free text routed by what we wait for, and buttons nobody understands.
+    application.add_handlers(
+        [
+            *menu.placeholder_handlers(catalog),
+            *input.handlers(),
+            CallbackQueryHandler(common.refuse_stale_button),
+        ],
+        group=GROUP_FEATURES,
+    )
+    application.add_error_handler(common.on_error)

@@ -1,0 +1,229 @@
+"""The participant's own data: /profile (name, role, language), /mydata and /forget.
+
+Callback data: `prof:name`, `prof:role`, `prof:lang`, `prof:setlang:<code>`, `forget:yes`, `forget:no`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import HackbotContext
+from handlers.common import language_for, refuse_stale_button, text
+from handlers.menu import menu_keyboard
+from handlers.registration import role_keyboard, role_label
+from models import registration
+from models.participant import Participant
+from models.privacy import DataItem, collect_personal_data
+
+log = logging.getLogger(__name__)
+
+
+async def _active_participant(update: Update, context: HackbotContext) -> Participant | None:
+    """The registered participant behind this update, or None after telling them to /start."""
+    user = update.effective_user
+    if user is None:
+        return None
+    async with context.services.db.read() as session:
+        participant = await registration.get_participant(session, user.id)
+    if participant is None or not participant.is_active:
+        lang = language_for(context, update, participant)
+        key = "common.not_registered" if participant is None else "common.registration_unfinished"
+        if update.callback_query is not None:
+            await update.callback_query.answer(text(context, lang, key))
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text(context, lang, key))
+        return None
+    return participant
+
+
+def _language_name(context: HackbotContext, lang: str) -> str:
+    return text(context, lang, "registration.language_name")
+
+
+async def show_profile(update: Update, context: HackbotContext) -> None:
+    """/profile: what we call you, your role, your language, and buttons to change each."""
+    participant = await _active_participant(update, context)
+    message = update.effective_message
+    if participant is None or message is None:
+        return
+    lang = participant.language
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text(context, lang, "registration.profile_change_name"), callback_data="prof:name")],
+            [InlineKeyboardButton(text(context, lang, "registration.profile_change_role"), callback_data="prof:role")],
+            [InlineKeyboardButton(text(context, lang, "registration.profile_change_language"), callback_data="prof:lang")],
+        ]
+    )
+    await message.reply_text(
+        text(
+            context,
+            lang,
+            "registration.profile",
+            name=participant.display_name,
+            role=role_label(context, lang, participant.role),
+            language=_language_name(context, lang),
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def on_profile_button(update: Update, context: HackbotContext) -> None:
+    """The buttons under /profile."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    participant = await _active_participant(update, context)
+    if participant is None:
+        return
+    lang = participant.language
+    parts = query.data.split(":")
+    action = parts[1]
+    if action == "name" and len(parts) == 2:
+        async with context.services.db.transaction() as session:
+            current = await registration.get_participant(session, participant.telegram_id)
+            if current is not None:
+                registration.ask_for_new_name(current)
+        await query.answer()
+        await context.bot.send_message(participant.telegram_id, text(context, lang, "registration.ask_new_name"))
+    elif action == "role" and len(parts) == 2:
+        await query.answer()
+        await context.bot.send_message(
+            participant.telegram_id, text(context, lang, "registration.ask_role"), reply_markup=role_keyboard(context, lang)
+        )
+    elif action == "lang" and len(parts) == 2:
+        await query.answer()
+        buttons = [
+            InlineKeyboardButton(_language_name(context, code), callback_data=f"prof:setlang:{code}")
+            for code in context.services.event.languages
+        ]
+        await context.bot.send_message(
+            participant.telegram_id, text(context, lang, "registration.ask_language"), reply_markup=InlineKeyboardMarkup([buttons])
+        )
+    elif action == "setlang" and len(parts) == 3 and parts[2] in context.services.event.languages:
+        new_lang = parts[2]
+        async with context.services.db.transaction() as session:
+            current = await registration.get_participant(session, participant.telegram_id)
+            if current is not None:
+                registration.set_language(current, new_lang)
+        await query.answer()
+        await context.bot.send_message(
+            participant.telegram_id,
+            text(context, new_lang, "registration.language_saved"),
+            reply_markup=menu_keyboard(context.services.catalog, new_lang),
+        )
+    else:
+        await refuse_stale_button(update, context)
+
+
+def _render_value(context: HackbotContext, lang: str, value: str | datetime | None) -> str:
+    if value is None:
+        return text(context, lang, "registration.none")
+    if isinstance(value, datetime):
+        return value.astimezone(context.services.event.tz).strftime("%d/%m/%Y %H:%M")
+    return value
+
+
+async def show_my_data(update: Update, context: HackbotContext) -> None:
+    """/mydata: every stored field about the person, from every feature."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    async with context.services.db.read() as session:
+        participant = await registration.get_participant(session, user.id)
+        extra = await collect_personal_data(session, participant) if participant is not None else []
+    if participant is None:
+        await message.reply_text(text(context, language_for(context, update), "registration.mydata_nothing"))
+        return
+    lang = participant.language
+    items = [
+        DataItem("registration.label.telegram_id", str(participant.telegram_id)),
+        DataItem("registration.label.name", participant.display_name),
+        DataItem("registration.label.language", _language_name(context, participant.language)),
+        DataItem("registration.label.role", role_label(context, lang, participant.role) if participant.role else None),
+        DataItem("registration.label.consent", participant.consent_given_at),
+        DataItem("registration.label.consent_version", participant.consent_version),
+        DataItem("registration.label.registered_at", participant.registered_at),
+        DataItem(
+            "registration.label.reminders",
+            text(context, lang, "registration.state_on" if participant.reminders_enabled else "registration.state_off"),
+        ),
+        *extra,
+    ]
+    lines = [text(context, lang, "registration.mydata_title")]
+    lines += [
+        text(
+            context,
+            lang,
+            "registration.mydata_line",
+            label=text(context, lang, item.label_key),
+            value=_render_value(context, lang, item.value),
+        )
+        for item in items
+    ]
+    lines.append(text(context, lang, "registration.mydata_footer"))
+    await message.reply_text("\n".join(lines))
+
+
+async def ask_forget(update: Update, context: HackbotContext) -> None:
+    """/forget: ask for confirmation first (erasing is final)."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    async with context.services.db.read() as session:
+        participant = await registration.get_participant(session, user.id)
+    lang = language_for(context, update, participant)
+    if participant is None:
+        await message.reply_text(text(context, lang, "registration.mydata_nothing"))
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text(context, lang, "registration.forget_yes"), callback_data="forget:yes")],
+            [InlineKeyboardButton(text(context, lang, "registration.forget_no"), callback_data="forget:no")],
+        ]
+    )
+    await message.reply_text(text(context, lang, "registration.forget_confirm"), reply_markup=keyboard)
+
+
+async def on_forget_button(update: Update, context: HackbotContext) -> None:
+    """Confirmation buttons of /forget."""
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None or query.data not in {"forget:yes", "forget:no"}:
+        await refuse_stale_button(update, context)
+        return
+    lang = language_for(context, update)
+    if query.data == "forget:no":
+        await query.answer()
+        await query.edit_message_text(text(context, lang, "registration.forget_kept"))
+        return
+    async with context.services.db.read() as session:
+        participant = await registration.get_participant(session, user.id)
+    lang = language_for(context, update, participant)
+    async with context.services.db.transaction() as session:
+        erased = await registration.forget(session, user.id)
+    await query.answer()
+    if not erased:
+        await query.edit_message_text(text(context, lang, "registration.mydata_nothing"))
+        return
+    log.info("update %s: a participant erased their data", update.update_id)
+    await query.edit_message_text(text(context, lang, "registration.forgotten"))
+    # Remove the menu keyboard: without data there is nothing behind its buttons.
+    await context.bot.send_message(user.id, "👋", reply_markup=ReplyKeyboardRemove())
+
+
+def handlers() -> list[BaseHandler[Update, HackbotContext, None]]:
+    """Profile and privacy commands."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("profile", show_profile, filters=private),
+        CommandHandler("mydata", show_my_data, filters=private),
+        CommandHandler("forget", ask_forget, filters=private),
+        CallbackQueryHandler(on_profile_button, pattern=r"^prof:"),
+        CallbackQueryHandler(on_forget_button, pattern=r"^forget:"),
+    ]

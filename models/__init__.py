@@ -1,0 +1,9 @@
+"""Database models and the domain functions that work on them.
+
+Importing this package imports every model module, so `Base.metadata` is complete for Alembic.
+"""
+
+from models import outbox, participant
+from models.base import Base
+
+__all__ = ["Base", "outbox", "participant"]

@@ -1,0 +1,1 @@
+"""Event configuration (pydantic models, YAML loader) and pure time logic for the programme."""

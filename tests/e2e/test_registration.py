@@ -1,0 +1,261 @@
+"""Registration, profile and privacy commands, driven through the simulator like a phone would."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from models.base import utcnow
+from models.db import Database
+from models.participant import Participant, ParticipantStatus
+from simulator import Simulator
+from tests.support.harness import bundled_event, running_bot
+
+EVENT_NAME_FR = "Centres Sociaux Connectés"
+
+
+async def participant_row(db: Database, telegram_id: int) -> Participant | None:
+    async with db.read() as session:
+        return await session.scalar(select(Participant).where(Participant.telegram_id == telegram_id))
+
+
+async def participant_count(db: Database) -> int:
+    async with db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(Participant)) or 0)
+
+
+async def register(user, *, agree: str, keep: str | None = None, name: str | None = None, role: str) -> None:
+    """Walk through registration with buttons (typing a name only when `name` is given)."""
+    await user.send_text("/start")
+    await user.wait_for_message(lambda m: any(agree == b.text for row in m.buttons for b in row))
+    await user.press(agree)
+    ask_name = await user.wait_for_message(lambda m: bool(m.buttons) or "?" in m.text)
+    if name is None:
+        assert keep is not None
+        await user.press(keep, message=ask_name)
+    else:
+        await user.send_text(name)
+    await user.wait_for_message(lambda m: any(role == b.text for row in m.buttons for b in row))
+    await user.press(role)
+
+
+async def test_register_in_french_then_mydata_and_forget(sim: Simulator, db: Database) -> None:
+    """A French speaker registers with buttons only; the row holds consent; /mydata shows it; /forget erases it."""
+    event = bundled_event()
+    user = sim.add_user(first_name="Amina", language_code="fr")
+    async with running_bot(sim, db, event):
+        before = utcnow()
+        await user.send_text("/start")
+        welcome = await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
+        assert "/forget" in welcome.text  # the privacy notice says how to erase
+        labels = [b.text for row in welcome.buttons for b in row]
+        assert "✅ J'accepte" in labels and "Non merci" in labels
+        assert await participant_row(db, user.id) is None  # nothing stored before consent
+
+        await user.press("✅ J'accepte")
+        ask_name = await user.wait_for_message(lambda m: "Garder « Amina »" in [b.text for r in m.buttons for b in r])
+        await user.press("Garder « Amina »", message=ask_name)
+        await user.wait_for_message(lambda m: "Habitant" in " ".join(b.text for r in m.buttons for b in r))
+        role_label = next(b.text for r in user.messages[-1].buttons for b in r if "Habitant" in b.text)
+        await user.press(role_label)
+        done = await user.wait_for_message(lambda m: "inscrit" in m.text)
+        assert "Amina" in done.text
+        assert user.keyboard is not None and any("Programme" in label for row in user.keyboard for label in row)
+
+        row = await participant_row(db, user.id)
+        assert row is not None
+        assert row.status is ParticipantStatus.ACTIVE
+        assert row.display_name == "Amina" and row.language == "fr" and row.role == "resident"
+        assert row.consent_version == event.privacy.version
+        assert before - timedelta(seconds=1) <= row.consent_given_at <= utcnow()
+        assert row.registered_at is not None
+
+        await user.send_text("/mydata")
+        mydata = await user.wait_for_message(lambda m: "Ce que je garde" in m.text)
+        assert "Amina" in mydata.text and event.privacy.version in mydata.text and str(user.id) in mydata.text
+
+        await user.send_text("/forget")
+        await user.wait_for_message(lambda m: "Effacer" in m.text)
+        await user.press("🗑 Oui, tout effacer")
+        await user.wait_for_message(lambda m: "tout est effacé" in m.text)
+        assert await participant_row(db, user.id) is None
+
+
+async def test_register_in_english_with_a_typed_name(sim: Simulator, db: Database) -> None:
+    """An English speaker types another name; everything is in English."""
+    user = sim.add_user(first_name="John", language_code="en-GB")
+    async with running_bot(sim, db, bundled_event()):
+        await register(user, agree="✅ I agree", name="Johnny", role="Student")
+        done = await user.wait_for_message(lambda m: "registered" in m.text)
+        assert "Johnny" in done.text
+        row = await participant_row(db, user.id)
+        assert row is not None and row.language == "en" and row.display_name == "Johnny" and row.role == "student"
+
+
+async def test_declining_stores_nothing(sim: Simulator, db: Database) -> None:
+    """"No thanks" leaves no trace in the database."""
+    user = sim.add_user(first_name="Zoé", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await user.send_text("/start")
+        await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
+        await user.press("Non merci")
+        await user.wait_for_message(lambda m: "rien enregistré" in m.text)
+        assert await participant_count(db) == 0
+
+
+async def test_language_can_be_switched_before_consent(sim: Simulator, db: Database) -> None:
+    """A French Telegram user can switch the notice to English and registers in English."""
+    user = sim.add_user(first_name="Sam", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await user.send_text("/start")
+        await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
+        await user.press("🇬🇧 English")
+        await user.wait_for_edit(lambda m: "I agree" in " ".join(b.text for r in m.buttons for b in r))
+        await user.press("✅ I agree")
+        await user.wait_for_message(lambda m: "What should we call you" in m.text)
+        row = await participant_row(db, user.id)
+        assert row is not None and row.language == "en"
+
+
+async def test_html_and_very_long_names_are_escaped_and_capped(sim: Simulator, db: Database) -> None:
+    """A name full of HTML specials, 5,000 characters long, is stored capped and sent escaped."""
+    user = sim.add_user(first_name="<b>&Bob", language_code="fr")
+    hostile = "<script>alert('x') & </b>" + "é" * 5000
+    async with running_bot(sim, db, bundled_event()):
+        await user.send_text("/start")
+        await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
+        await user.press("✅ J'accepte")
+        ask_name = await user.wait_for_message(lambda m: "Garder" in " ".join(b.text for r in m.buttons for b in r))
+        assert "Garder « <b>&Bob »" in [b.text for r in ask_name.buttons for b in r]
+        await user.send_text(hostile)
+        saved = await user.wait_for_message(lambda m: "Enchanté" in m.text)
+        assert "<script>alert('x') &" in saved.text  # shown literally, not as markup
+        row = await participant_row(db, user.id)
+        assert row is not None and len(row.display_name) == 64 and row.display_name.startswith("<script>")
+
+
+async def test_media_during_registration_gets_a_gentle_reprompt(sim: Simulator, db: Database) -> None:
+    """Stickers, photos and voice notes while we wait for a name are answered, not crashed on."""
+    user = sim.add_user(first_name="Lina", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await user.send_text("/start")
+        await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
+        await user.press("✅ J'accepte")
+        await user.wait_for_message(lambda m: "Comment voulez-vous" in m.text)
+        for send in (user.send_sticker, user.send_photo, user.send_voice):
+            await send()
+            await user.wait_for_message(lambda m: "J'attends votre prénom" in m.text)
+        row = await participant_row(db, user.id)
+        assert row is not None and row.status is ParticipantStatus.REGISTERING
+
+
+async def test_forged_and_stale_buttons_are_refused_politely(sim: Simulator, db: Database) -> None:
+    """Forged callback data gets a short answer; nothing changes; no error reaches the user."""
+    user = sim.add_user(first_name="Eve", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await register(user, agree="✅ J'accepte", keep="Garder « Eve »", role="Étudiant·e")
+        await user.wait_for_message(lambda m: "inscrit" in m.text)
+        last = user.messages[-1]
+        for forged in ("reg:role:astronaut", "reg:agree:xx", "nonsense", "reg:keepname", "prof:setlang:de", "x" * 64):
+            answer = await user.press(callback_data=forged, message=last)
+            assert answer is not None and "plus valable" in (answer.text or "")
+        row = await participant_row(db, user.id)
+        assert row is not None and row.role == "student"
+        assert not any("Oups" in m.text for m in user.messages)
+
+
+async def test_duplicate_update_is_handled_once(sim: Simulator, db: Database) -> None:
+    """The same update delivered twice produces one answer."""
+    user = sim.add_user(first_name="Tom", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        sent = await user.send_text("/start")
+        await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
+        sim.redeliver(sent.update_id)
+        await user.send_text("/help")
+        await user.wait_for_message(lambda m: "Aide" in m.text)
+        assert sum(EVENT_NAME_FR in m.text for m in user.messages) == 1
+
+
+async def test_start_repeatedly_mid_flow_resumes(sim: Simulator, db: Database) -> None:
+    """/start pressed again during registration asks the open question again, one row only."""
+    user = sim.add_user(first_name="Nour", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await user.send_text("/start")
+        await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
+        await user.press("✅ J'accepte")
+        await user.wait_for_message(lambda m: "Comment voulez-vous" in m.text)
+        for _ in range(3):
+            await user.send_text("/start")
+            await user.wait_for_message(lambda m: "Comment voulez-vous" in m.text)
+        assert await participant_count(db) == 1
+
+
+async def test_registration_survives_a_restart(sim: Simulator, test_database) -> None:
+    """The open question is kept in the database: a restarted bot continues where it stopped."""
+    user = sim.add_user(first_name="Ali", language_code="fr")
+    first = test_database.connect()
+    async with running_bot(sim, first, bundled_event()):
+        await user.send_text("/start")
+        await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
+        await user.press("✅ J'accepte")
+        await user.wait_for_message(lambda m: "Comment voulez-vous" in m.text)
+    await first.dispose()
+    second = test_database.connect()
+    try:
+        async with running_bot(sim, second, bundled_event()):
+            await user.send_text("Ali B.")
+            await user.wait_for_message(lambda m: "Vous venez en tant que" in m.text)
+            row = await participant_row(second, user.id)
+            assert row is not None and row.display_name == "Ali B."
+    finally:
+        await second.dispose()
+
+
+async def test_messages_from_unserved_groups_are_ignored(sim: Simulator, db: Database) -> None:
+    """A group that is not the staff group gets no answer, whatever is said there."""
+    user = sim.add_user(first_name="Max", language_code="fr")
+    group = sim.add_group(title="Random group", members=[user])
+    async with running_bot(sim, db, bundled_event()):
+        await user.send_text("/start", chat=group)
+        await user.send_text("hello", chat=group)
+        await user.send_text("/help")  # a private message after, to know the bot processed the rest
+        await user.wait_for_message(lambda m: "Aide" in m.text)
+        assert group.messages_from_bot() == []
+
+
+async def test_profile_changes_name_role_and_language(sim: Simulator, db: Database) -> None:
+    """/profile changes the name (typed), the role and the language (buttons)."""
+    user = sim.add_user(first_name="Léa", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await register(user, agree="✅ J'accepte", keep="Garder « Léa »", role="Bénévole")
+        await user.wait_for_message(lambda m: "inscrit" in m.text)
+        await user.send_text("/profile")
+        await user.wait_for_message(lambda m: "Votre profil" in m.text)
+        await user.press("✏️ Changer de prénom")
+        await user.wait_for_message(lambda m: "nouveau prénom" in m.text)
+        await user.send_text("Léa M.")
+        await user.wait_for_message(lambda m: "Léa M." in m.text)
+        await user.press("🧑‍🤝‍🧑 Changer de rôle")
+        await user.wait_for_message(lambda m: "Vous venez en tant que" in m.text)
+        await user.press("Partenaire")
+        await user.wait_for_edit(lambda m: "Rôle enregistré" in m.text)
+        await user.press("🌐 Changer de langue")
+        await user.wait_for_message(lambda m: "Choisissez votre langue" in m.text)
+        await user.press("English")
+        await user.wait_for_message(lambda m: "speak English" in m.text)
+        assert user.keyboard is not None and any("My challenge" in label for row in user.keyboard for label in row)
+        row = await participant_row(db, user.id)
+        assert row is not None
+        assert (row.display_name, row.role, row.language) == ("Léa M.", "partner", "en")
+
+
+@pytest.mark.parametrize("command", ["/mydata", "/forget", "/profile"])
+async def test_privacy_commands_work_for_strangers(sim: Simulator, db: Database, command: str) -> None:
+    """/mydata, /forget and /profile answer someone who never registered."""
+    user = sim.add_user(first_name="Nobody", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await user.send_text(command)
+        reply = await user.wait_for_message(lambda m: bool(m.text))
+        assert "rien" in reply.text or "/start" in reply.text
