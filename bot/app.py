@@ -13,6 +13,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, BaseRateLimiter, Co
 import handlers
 from bot.context import BotData, HackbotApplication, HackbotContext, Services
 from bot.i18n import Catalog
+from bot.lifecycle import run_shutdown, run_startup
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
 from models.base import utcnow
@@ -20,6 +21,9 @@ from models.db import Database
 from schedule.config import EventConfig
 
 log = logging.getLogger(__name__)
+
+# Shown first in Telegram's "/" menu; every other `commands.*` catalog key follows alphabetically.
+_FIRST_COMMANDS = ["start", "help", "profile"]
 
 
 def _rate_limiter() -> BaseRateLimiter[Any]:
@@ -54,6 +58,7 @@ def build_application(
         .concurrent_updates(PerUserUpdateProcessor(64))
         .rate_limiter(_rate_limiter())
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build(),
     )
@@ -66,14 +71,29 @@ async def _post_init(application: HackbotApplication) -> None:
     """Announce the commands in both languages once the bot is connected."""
     services = application.bot_data.services
     catalog = services.catalog
+    names = sorted(
+        (
+            key.removeprefix("commands.")
+            for key in catalog.keys(catalog.default_language)
+            if key.startswith("commands.")
+        ),
+        key=lambda name: (
+            name not in _FIRST_COMMANDS,
+            _FIRST_COMMANDS.index(name) if name in _FIRST_COMMANDS else 0,
+            name,
+        ),
+    )
     for lang in services.event.languages:
-        commands = [
-            BotCommand(name, catalog.text(lang, f"commands.{name}"))
-            for name in ("start", "profile", "mydata", "forget", "help")
-        ]
+        commands = [BotCommand(name, catalog.text(lang, f"commands.{name}")) for name in names]
         language_code = None if lang == services.event.default_language else lang
         await application.bot.set_my_commands(commands, language_code=language_code)
+    await run_startup(application)
     log.info("bot started for event %s", services.event.id)
+
+
+async def _post_stop(application: HackbotApplication) -> None:
+    # Features stop while the bot can still send (the HTTP client closes at shut-down).
+    await run_shutdown(application)
 
 
 async def _post_shutdown(application: HackbotApplication) -> None:

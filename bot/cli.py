@@ -107,7 +107,9 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `hackbot` argument parser."""
-    parser = argparse.ArgumentParser(prog="hackbot", description="Telegram assistant for community hackathons")
+    parser = argparse.ArgumentParser(
+        prog="hackbot", description="Telegram assistant for community hackathons"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the bot (long polling)")

@@ -54,6 +54,4 @@ class HackbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
         return self.bot_data.services
 
 
-HackbotApplication = Application[
-    ExtBot[None], HackbotContext, dict[Any, Any], dict[Any, Any], BotData, Any
-]
+HackbotApplication = Application[ExtBot[None], HackbotContext, dict[Any, Any], dict[Any, Any], BotData, Any]

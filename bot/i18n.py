@@ -55,7 +55,9 @@ def _flatten(prefix: str, tree: Mapping[str, Any], into: dict[str, str | dict[st
 class Catalog:
     """All texts of all languages; `text(lang, key, **params)` renders one."""
 
-    def __init__(self, messages: Mapping[str, Mapping[str, str | dict[str, str]]], default_language: str):
+    def __init__(
+        self, messages: Mapping[str, Mapping[str, str | dict[str, str]]], default_language: str
+    ) -> None:
         if default_language not in messages:
             raise ValueError(f"no catalog for the default language {default_language!r}")
         self._messages = {lang: dict(entries) for lang, entries in messages.items()}

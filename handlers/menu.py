@@ -69,7 +69,9 @@ async def show_help(update: Update, context: HackbotContext) -> None:
             )
             for entry in event.faq
         )
-    keyboard = menu_keyboard(context.services.catalog, lang) if participant and participant.is_active else None
+    keyboard = (
+        menu_keyboard(context.services.catalog, lang) if participant and participant.is_active else None
+    )
     await message.reply_text("\n\n".join(parts), reply_markup=keyboard)
 
 

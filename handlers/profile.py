@@ -53,9 +53,21 @@ async def show_profile(update: Update, context: HackbotContext) -> None:
     lang = participant.language
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(text(context, lang, "registration.profile_change_name"), callback_data="prof:name")],
-            [InlineKeyboardButton(text(context, lang, "registration.profile_change_role"), callback_data="prof:role")],
-            [InlineKeyboardButton(text(context, lang, "registration.profile_change_language"), callback_data="prof:lang")],
+            [
+                InlineKeyboardButton(
+                    text(context, lang, "registration.profile_change_name"), callback_data="prof:name"
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text(context, lang, "registration.profile_change_role"), callback_data="prof:role"
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text(context, lang, "registration.profile_change_language"), callback_data="prof:lang"
+                )
+            ],
         ]
     )
     await message.reply_text(
@@ -88,11 +100,15 @@ async def on_profile_button(update: Update, context: HackbotContext) -> None:
             if current is not None:
                 registration.ask_for_new_name(current)
         await query.answer()
-        await context.bot.send_message(participant.telegram_id, text(context, lang, "registration.ask_new_name"))
+        await context.bot.send_message(
+            participant.telegram_id, text(context, lang, "registration.ask_new_name")
+        )
     elif action == "role" and len(parts) == 2:
         await query.answer()
         await context.bot.send_message(
-            participant.telegram_id, text(context, lang, "registration.ask_role"), reply_markup=role_keyboard(context, lang)
+            participant.telegram_id,
+            text(context, lang, "registration.ask_role"),
+            reply_markup=role_keyboard(context, lang),
         )
     elif action == "lang" and len(parts) == 2:
         await query.answer()
@@ -101,7 +117,9 @@ async def on_profile_button(update: Update, context: HackbotContext) -> None:
             for code in context.services.event.languages
         ]
         await context.bot.send_message(
-            participant.telegram_id, text(context, lang, "registration.ask_language"), reply_markup=InlineKeyboardMarkup([buttons])
+            participant.telegram_id,
+            text(context, lang, "registration.ask_language"),
+            reply_markup=InlineKeyboardMarkup([buttons]),
         )
     elif action == "setlang" and len(parts) == 3 and parts[2] in context.services.event.languages:
         new_lang = parts[2]
@@ -144,13 +162,20 @@ async def show_my_data(update: Update, context: HackbotContext) -> None:
         DataItem("registration.label.telegram_id", str(participant.telegram_id)),
         DataItem("registration.label.name", participant.display_name),
         DataItem("registration.label.language", _language_name(context, participant.language)),
-        DataItem("registration.label.role", role_label(context, lang, participant.role) if participant.role else None),
+        DataItem(
+            "registration.label.role",
+            role_label(context, lang, participant.role) if participant.role else None,
+        ),
         DataItem("registration.label.consent", participant.consent_given_at),
         DataItem("registration.label.consent_version", participant.consent_version),
         DataItem("registration.label.registered_at", participant.registered_at),
         DataItem(
             "registration.label.reminders",
-            text(context, lang, "registration.state_on" if participant.reminders_enabled else "registration.state_off"),
+            text(
+                context,
+                lang,
+                "registration.state_on" if participant.reminders_enabled else "registration.state_off",
+            ),
         ),
         *extra,
     ]
@@ -183,7 +208,11 @@ async def ask_forget(update: Update, context: HackbotContext) -> None:
         return
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(text(context, lang, "registration.forget_yes"), callback_data="forget:yes")],
+            [
+                InlineKeyboardButton(
+                    text(context, lang, "registration.forget_yes"), callback_data="forget:yes"
+                )
+            ],
             [InlineKeyboardButton(text(context, lang, "registration.forget_no"), callback_data="forget:no")],
         ]
     )

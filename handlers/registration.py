@@ -29,7 +29,9 @@ def _consent_keyboard(context: HackbotContext, lang: str) -> InlineKeyboardMarku
     other = next((code for code in context.services.event.languages if code != lang), None)
     rows = [
         [
-            InlineKeyboardButton(text(context, lang, "registration.agree"), callback_data=f"reg:agree:{lang}"),
+            InlineKeyboardButton(
+                text(context, lang, "registration.agree"), callback_data=f"reg:agree:{lang}"
+            ),
             InlineKeyboardButton(text(context, lang, "registration.decline"), callback_data="reg:decline"),
         ]
     ]
@@ -70,7 +72,9 @@ def role_keyboard(context: HackbotContext, lang: str) -> InlineKeyboardMarkup:
     """One big button per role offered by the event, two per row."""
     event = context.services.event
     buttons = [
-        InlineKeyboardButton(role.label.get(lang, event.default_language), callback_data=f"reg:role:{role.id}")
+        InlineKeyboardButton(
+            role.label.get(lang, event.default_language), callback_data=f"reg:role:{role.id}"
+        )
         for role in event.roles
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
@@ -92,7 +96,14 @@ async def _ask_name(update: Update, context: HackbotContext, participant: Partic
     keyboard = None
     if first_name:
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(text(context, lang, "registration.keep_name", name=first_name), callback_data="reg:keepname")]]
+            [
+                [
+                    InlineKeyboardButton(
+                        text(context, lang, "registration.keep_name", name=first_name),
+                        callback_data="reg:keepname",
+                    )
+                ]
+            ]
         )
     await context.bot.send_message(
         participant.telegram_id, text(context, lang, "registration.ask_name"), reply_markup=keyboard
@@ -102,7 +113,9 @@ async def _ask_name(update: Update, context: HackbotContext, participant: Partic
 async def _ask_role(context: HackbotContext, participant: Participant) -> None:
     lang = participant.language
     await context.bot.send_message(
-        participant.telegram_id, text(context, lang, "registration.ask_role"), reply_markup=role_keyboard(context, lang)
+        participant.telegram_id,
+        text(context, lang, "registration.ask_role"),
+        reply_markup=role_keyboard(context, lang),
     )
 
 
@@ -129,7 +142,9 @@ async def start(update: Update, context: HackbotContext) -> None:
         participant = await registration.get_participant(session, user.id)
     if participant is None:
         lang = language_for(context, update)
-        await message.reply_text(_welcome_and_notice(context, lang), reply_markup=_consent_keyboard(context, lang))
+        await message.reply_text(
+            _welcome_and_notice(context, lang), reply_markup=_consent_keyboard(context, lang)
+        )
         return
     if not participant.is_active:
         await message.reply_text(text(context, participant.language, "common.registration_unfinished"))
@@ -141,13 +156,15 @@ async def start(update: Update, context: HackbotContext) -> None:
     )
 
 
-async def _edit_or_ignore(update: Update, new_text: str, *, keep_markup: bool = False) -> None:
-    """Edit the message that carried the pressed button (removing its buttons)."""
+async def _edit_or_ignore(
+    update: Update, new_text: str, *, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the message that carried the pressed button (its buttons go unless new ones are given)."""
     query = update.callback_query
     if query is None or query.message is None:
         return
     try:
-        await query.edit_message_text(new_text, reply_markup=None if not keep_markup else query.message.reply_markup)  # type: ignore[union-attr]
+        await query.edit_message_text(new_text, reply_markup=reply_markup)
     except BadRequest as exc:  # e.g. "message is not modified" after a double tap
         log.info("update %s: edit skipped (%s)", update.update_id, exc.message)
 
@@ -164,16 +181,18 @@ async def on_button(update: Update, context: HackbotContext) -> None:
 
     if action == "lang" and arg in event.languages:
         await query.answer()
-        await _edit_or_ignore(update, _welcome_and_notice(context, arg))
-        if query.message is not None:
-            await query.edit_message_reply_markup(_consent_keyboard(context, arg))
+        await _edit_or_ignore(
+            update, _welcome_and_notice(context, arg), reply_markup=_consent_keyboard(context, arg)
+        )
         return
     if action == "decline" and arg is None:
         await query.answer()
         async with context.services.db.read() as session:
             already = await registration.get_participant(session, user.id)
         if already is None:
-            await _edit_or_ignore(update, text(context, language_for(context, update), "registration.declined"))
+            await _edit_or_ignore(
+                update, text(context, language_for(context, update), "registration.declined")
+            )
         return
     if action == "agree" and arg in event.languages:
         async with context.services.db.transaction() as session:
@@ -186,7 +205,10 @@ async def on_button(update: Update, context: HackbotContext) -> None:
                 now=context.services.now(),
             )
         await query.answer(text(context, arg, "registration.consent_recorded"))
-        await _edit_or_ignore(update, _welcome_and_notice(context, arg) + "\n\n" + text(context, arg, "registration.consent_recorded"))
+        await _edit_or_ignore(
+            update,
+            _welcome_and_notice(context, arg) + "\n\n" + text(context, arg, "registration.consent_recorded"),
+        )
         if participant.is_active:
             await start(update, context)
         else:
@@ -247,7 +269,9 @@ async def _choose_role(update: Update, context: HackbotContext, role_id: str) ->
         return
     lang = participant.language
     await query.answer()
-    await _edit_or_ignore(update, text(context, lang, "registration.role_saved", role=role_label(context, lang, role_id)))
+    await _edit_or_ignore(
+        update, text(context, lang, "registration.role_saved", role=role_label(context, lang, role_id))
+    )
     if completed:
         await context.bot.send_message(
             participant.telegram_id,

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Enum, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import BigIntPK, Base, TimestampMixin
+from models.base import Base, BigIntPK, TimestampMixin
 
 DEDUPE_KEY_MAX = 200
 LAST_ERROR_MAX = 500

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Enum, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import BigIntPK, Base, TimestampMixin, utcnow
+from models.base import Base, BigIntPK, TimestampMixin, utcnow
 
 DISPLAY_NAME_MAX = 64
 

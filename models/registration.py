@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import utcnow
 from models.participant import (
     DISPLAY_NAME_MAX,
+    Awaiting,
     Participant,
     ParticipantStatus,
     ProcessedUpdate,
-    Awaiting,
 )
 from models.privacy import run_erasure_hooks
 

@@ -101,9 +101,11 @@ class PendingUpdate:
 
     update_id: int
     payload: dict[str, Any]
-    chat_key: tuple[int, int] | None = None
+    chat_key: int | None = None  # updates of one chat are pushed to a webhook in order
     forced: bool = False  # a redelivery that ignores the offset once
     delivered: bool = False
+    attempts: int = 0
+    retry_at: float = 0.0
 
 
 @dataclass
@@ -511,7 +513,7 @@ class World:
     # --- updates ------------------------------------------------------------------------------------
 
     def enqueue_update(
-        self, bot: BotAccount, kind: str, payload: dict[str, Any], chat_key: tuple[int, int] | None = None
+        self, bot: BotAccount, kind: str, payload: dict[str, Any], chat_key: int | None = None
     ) -> PendingUpdate | None:
         """Queue an update for ``bot`` unless its ``allowed_updates`` filter it out."""
         if kind not in bot.allowed_updates:

@@ -38,7 +38,7 @@ _REQUIRED: dict[OutboxMethod, tuple[str, ...]] = {
 _TEXT_METHODS = frozenset({OutboxMethod.SEND_MESSAGE, OutboxMethod.EDIT_MESSAGE_TEXT})
 
 
-class PayloadTooLong(ValueError):
+class PayloadTooLong(ValueError):  # noqa: N818 - the name callers were promised
     """A text or caption is longer than Telegram accepts; callers tell the user the count."""
 
     def __init__(self, kind: str, length: int, limit: int) -> None:
@@ -142,7 +142,7 @@ def _row_values(message: NewMessage, now: datetime) -> dict[str, Any]:
 
 def _insert_ignoring_duplicates(session: AsyncSession) -> Insert:
     """`INSERT ... ON CONFLICT (dedupe_key) DO NOTHING` in the session's dialect."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(OutgoingMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
     if dialect == "sqlite":

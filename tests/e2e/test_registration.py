@@ -42,7 +42,7 @@ async def register(user, *, agree: str, keep: str | None = None, name: str | Non
 
 
 async def test_register_in_french_then_mydata_and_forget(sim: Simulator, db: Database) -> None:
-    """A French speaker registers with buttons only; the row holds consent; /mydata shows it; /forget erases it."""
+    """Register in French with buttons only; consent is stored; /mydata shows it; /forget erases it."""
     event = bundled_event()
     user = sim.add_user(first_name="Amina", language_code="fr")
     async with running_bot(sim, db, event):
@@ -55,14 +55,18 @@ async def test_register_in_french_then_mydata_and_forget(sim: Simulator, db: Dat
         assert await participant_row(db, user.id) is None  # nothing stored before consent
 
         await user.press("✅ J'accepte")
-        ask_name = await user.wait_for_message(lambda m: "Garder « Amina »" in [b.text for r in m.buttons for b in r])
+        ask_name = await user.wait_for_message(
+            lambda m: "Garder « Amina »" in [b.text for r in m.buttons for b in r]
+        )
         await user.press("Garder « Amina »", message=ask_name)
         await user.wait_for_message(lambda m: "Habitant" in " ".join(b.text for r in m.buttons for b in r))
         role_label = next(b.text for r in user.messages[-1].buttons for b in r if "Habitant" in b.text)
         await user.press(role_label)
         done = await user.wait_for_message(lambda m: "inscrit" in m.text)
         assert "Amina" in done.text
-        assert user.keyboard is not None and any("Programme" in label for row in user.keyboard for label in row)
+        assert user.keyboard is not None and any(
+            "Programme" in label for row in user.keyboard for label in row
+        )
 
         row = await participant_row(db, user.id)
         assert row is not None
@@ -91,11 +95,16 @@ async def test_register_in_english_with_a_typed_name(sim: Simulator, db: Databas
         done = await user.wait_for_message(lambda m: "registered" in m.text)
         assert "Johnny" in done.text
         row = await participant_row(db, user.id)
-        assert row is not None and row.language == "en" and row.display_name == "Johnny" and row.role == "student"
+        assert (
+            row is not None
+            and row.language == "en"
+            and row.display_name == "Johnny"
+            and row.role == "student"
+        )
 
 
 async def test_declining_stores_nothing(sim: Simulator, db: Database) -> None:
-    """"No thanks" leaves no trace in the database."""
+    """ "No thanks" leaves no trace in the database."""
     user = sim.add_user(first_name="Zoé", language_code="fr")
     async with running_bot(sim, db, bundled_event()):
         await user.send_text("/start")
@@ -127,7 +136,9 @@ async def test_html_and_very_long_names_are_escaped_and_capped(sim: Simulator, d
         await user.send_text("/start")
         await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
         await user.press("✅ J'accepte")
-        ask_name = await user.wait_for_message(lambda m: "Garder" in " ".join(b.text for r in m.buttons for b in r))
+        ask_name = await user.wait_for_message(
+            lambda m: "Garder" in " ".join(b.text for r in m.buttons for b in r)
+        )
         assert "Garder « <b>&Bob »" in [b.text for r in ask_name.buttons for b in r]
         await user.send_text(hostile)
         saved = await user.wait_for_message(lambda m: "Enchanté" in m.text)
@@ -158,7 +169,14 @@ async def test_forged_and_stale_buttons_are_refused_politely(sim: Simulator, db:
         await register(user, agree="✅ J'accepte", keep="Garder « Eve »", role="Étudiant·e")
         await user.wait_for_message(lambda m: "inscrit" in m.text)
         last = user.messages[-1]
-        for forged in ("reg:role:astronaut", "reg:agree:xx", "nonsense", "reg:keepname", "prof:setlang:de", "x" * 64):
+        for forged in (
+            "reg:role:astronaut",
+            "reg:agree:xx",
+            "nonsense",
+            "reg:keepname",
+            "prof:setlang:de",
+            "x" * 64,
+        ):
             answer = await user.press(callback_data=forged, message=last)
             assert answer is not None and "plus valable" in (answer.text or "")
         row = await participant_row(db, user.id)
@@ -245,7 +263,9 @@ async def test_profile_changes_name_role_and_language(sim: Simulator, db: Databa
         await user.wait_for_message(lambda m: "Choisissez votre langue" in m.text)
         await user.press("English")
         await user.wait_for_message(lambda m: "speak English" in m.text)
-        assert user.keyboard is not None and any("My challenge" in label for row in user.keyboard for label in row)
+        assert user.keyboard is not None and any(
+            "My challenge" in label for row in user.keyboard for label in row
+        )
         row = await participant_row(db, user.id)
         assert row is not None
         assert (row.display_name, row.role, row.language) == ("Léa M.", "partner", "en")

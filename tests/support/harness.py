@@ -56,7 +56,9 @@ async def running_bot(
     if application.post_init is not None:
         await application.post_init(application)
     assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0.0, timeout=10, allowed_updates=["message", "edited_message", "callback_query"])
+    await application.updater.start_polling(
+        poll_interval=0.0, timeout=10, allowed_updates=["message", "edited_message", "callback_query"]
+    )
     await application.start()
     try:
         yield application

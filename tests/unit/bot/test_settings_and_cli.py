@@ -65,7 +65,9 @@ def test_check_config_accepts_the_bundled_event(capsys: pytest.CaptureFixture[st
     assert "OK" in capsys.readouterr().out
 
 
-def test_check_config_reports_each_error_with_its_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_config_reports_each_error_with_its_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A broken file: non-zero exit and one line per problem, with its path."""
     broken = BUNDLED_EVENT.read_text(encoding="utf-8").replace("capacity: 12", "capacity: 0", 1)
     path = tmp_path / "broken.yaml"
