@@ -98,6 +98,15 @@ def run_bot(settings: Settings, event: EventConfig) -> int:
     return EXIT_OK
 
 
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Check the event file, then ask the running bot to reload it (SIGHUP via its pid file)."""
+    from handlers.programme import request_reload
+
+    ok, message = request_reload(load_settings())
+    (sys.stdout if ok else sys.stderr).write(f"hackbot: {message}\n")
+    return EXIT_OK if ok else EXIT_CONFIG
+
+
 def cmd_simulator(args: argparse.Namespace) -> int:
     """Run the local Bot API simulator."""
     from simulator.__main__ import main as simulator_main
@@ -128,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+
+    reload = commands.add_parser("reload", help="re-read the event file in the running bot")
+    reload.set_defaults(handler=cmd_reload)
 
     sim = commands.add_parser("simulator", help="run the local Bot API simulator", add_help=False)
     sim.add_argument("simulator_args", nargs=argparse.REMAINDER)

@@ -111,6 +111,16 @@ class Catalog:
         escaped = {name: escape(value) for name, value in params.items()}
         return Markup(template.format_map(escaped))
 
+    def label(self, lang: str, key: str, /, **params: object) -> str:
+        """Render a text Telegram shows as-is, never parsed as HTML: button labels, keyboard
+        buttons, callback answers. Parameters are NOT escaped (escaping would show `&lt;`)."""
+        template = self._template(lang, key)
+        if isinstance(template, dict):
+            count = params.get("count", 0)
+            form = "zero" if count == 0 and "zero" in template else "one" if count == 1 else "other"
+            template = template.get(form, template["other"])
+        return template.format_map({name: str(value) for name, value in params.items()})
+
     def all_variants(self, key: str) -> list[str]:
         """The text of `key` in every language (to recognise a button label whatever the language)."""
         variants = []

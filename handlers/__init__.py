@@ -9,7 +9,18 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, TypeHandler
 
 from bot.context import HackbotApplication
-from handlers import common, input, menu, profile, registration
+from handlers import (
+    challenges,
+    common,
+    input,
+    meals,
+    menu,
+    profile,
+    programme,
+    questions,
+    registration,
+    staff,
+)
 
 # Group numbers: cross-cutting checks first, then the features.
 GROUP_DEDUPLICATE = -2
@@ -27,6 +38,12 @@ def register(application: HackbotApplication) -> None:
         *registration.handlers(),
         *profile.handlers(),
         *menu.help_handlers(catalog),
+        *programme.handlers(catalog),
+        *meals.handlers(catalog),
+        *challenges.handlers(catalog),
+        # Last: its catch-all for private replies hands what is not a ticket on to `input`.
+        *staff.handlers(),
+        *questions.handlers(catalog),
     ]
     application.add_handlers(feature_handlers, group=GROUP_FEATURES)
 

@@ -52,13 +52,18 @@ def text(context: HackbotContext, lang: str, key: str, /, **params: object) -> s
     return context.services.catalog.text(lang, key, **params)
 
 
+def label(context: HackbotContext, lang: str, key: str, /, **params: object) -> str:
+    """Shortcut for a plain-text label (buttons, callback answers): not HTML, not escaped."""
+    return context.services.catalog.label(lang, key, **params)
+
+
 async def refuse_stale_button(update: Update, context: HackbotContext) -> None:
     """Answer a button we do not (or no longer) understand: a forged, old or foreign callback."""
     query = update.callback_query
     if query is None:
         return
     log.info("stale or unknown callback in update %s refused", update.update_id)
-    await query.answer(text(context, language_for(context, update), "common.stale_button"))
+    await query.answer(label(context, language_for(context, update), "common.stale_button"))
 
 
 async def on_error(update: object, context: HackbotContext) -> None:
@@ -76,7 +81,7 @@ async def on_error(update: object, context: HackbotContext) -> None:
     lang = language_for(context, update)
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(text(context, lang, "common.error"))
+            await update.callback_query.answer(label(context, lang, "common.error"))
         else:
             await context.bot.send_message(update.effective_chat.id, text(context, lang, "common.error"))
     except TelegramError:

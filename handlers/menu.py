@@ -17,7 +17,7 @@ def menu_keyboard(catalog: Catalog, lang: str) -> ReplyKeyboardMarkup:
     """Big buttons, always visible, in the participant's language."""
 
     def button(key: str) -> KeyboardButton:
-        return KeyboardButton(catalog.text(lang, f"common.menu.{key}"))
+        return KeyboardButton(catalog.label(lang, f"common.menu.{key}"))
 
     return ReplyKeyboardMarkup(
         [
@@ -27,7 +27,7 @@ def menu_keyboard(catalog: Catalog, lang: str) -> ReplyKeyboardMarkup:
         ],
         resize_keyboard=True,
         is_persistent=True,
-        input_field_placeholder=catalog.text(lang, "common.menu_placeholder"),
+        input_field_placeholder=catalog.label(lang, "common.menu_placeholder"),
     )
 
 

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRe
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import HackbotContext
-from handlers.common import language_for, refuse_stale_button, text
+from handlers.common import label, language_for, refuse_stale_button, text
 from handlers.menu import menu_keyboard
 from handlers.registration import role_keyboard, role_label
 from models import registration
@@ -33,7 +33,7 @@ async def _active_participant(update: Update, context: HackbotContext) -> Partic
         lang = language_for(context, update, participant)
         key = "common.not_registered" if participant is None else "common.registration_unfinished"
         if update.callback_query is not None:
-            await update.callback_query.answer(text(context, lang, key))
+            await update.callback_query.answer(label(context, lang, key))
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text(context, lang, key))
         return None
@@ -41,7 +41,7 @@ async def _active_participant(update: Update, context: HackbotContext) -> Partic
 
 
 def _language_name(context: HackbotContext, lang: str) -> str:
-    return text(context, lang, "registration.language_name")
+    return label(context, lang, "registration.language_name")
 
 
 async def show_profile(update: Update, context: HackbotContext) -> None:
@@ -55,17 +55,17 @@ async def show_profile(update: Update, context: HackbotContext) -> None:
         [
             [
                 InlineKeyboardButton(
-                    text(context, lang, "registration.profile_change_name"), callback_data="prof:name"
+                    label(context, lang, "registration.profile_change_name"), callback_data="prof:name"
                 )
             ],
             [
                 InlineKeyboardButton(
-                    text(context, lang, "registration.profile_change_role"), callback_data="prof:role"
+                    label(context, lang, "registration.profile_change_role"), callback_data="prof:role"
                 )
             ],
             [
                 InlineKeyboardButton(
-                    text(context, lang, "registration.profile_change_language"), callback_data="prof:lang"
+                    label(context, lang, "registration.profile_change_language"), callback_data="prof:lang"
                 )
             ],
         ]
@@ -210,10 +210,10 @@ async def ask_forget(update: Update, context: HackbotContext) -> None:
         [
             [
                 InlineKeyboardButton(
-                    text(context, lang, "registration.forget_yes"), callback_data="forget:yes"
+                    label(context, lang, "registration.forget_yes"), callback_data="forget:yes"
                 )
             ],
-            [InlineKeyboardButton(text(context, lang, "registration.forget_no"), callback_data="forget:no")],
+            [InlineKeyboardButton(label(context, lang, "registration.forget_no"), callback_data="forget:no")],
         ]
     )
     await message.reply_text(text(context, lang, "registration.forget_confirm"), reply_markup=keyboard)

@@ -14,7 +14,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import HackbotContext
-from handlers.common import language_for, refuse_stale_button, text
+from handlers.common import label, language_for, refuse_stale_button, text
 from handlers.input import on_input
 from handlers.menu import menu_keyboard
 from models import registration
@@ -30,16 +30,16 @@ def _consent_keyboard(context: HackbotContext, lang: str) -> InlineKeyboardMarku
     rows = [
         [
             InlineKeyboardButton(
-                text(context, lang, "registration.agree"), callback_data=f"reg:agree:{lang}"
+                label(context, lang, "registration.agree"), callback_data=f"reg:agree:{lang}"
             ),
-            InlineKeyboardButton(text(context, lang, "registration.decline"), callback_data="reg:decline"),
+            InlineKeyboardButton(label(context, lang, "registration.decline"), callback_data="reg:decline"),
         ]
     ]
     if other is not None:
         rows.append(
             [
                 InlineKeyboardButton(
-                    text(context, other, "registration.switch_language"), callback_data=f"reg:lang:{other}"
+                    label(context, lang, "registration.switch_language"), callback_data=f"reg:lang:{other}"
                 )
             ]
         )
@@ -99,7 +99,7 @@ async def _ask_name(update: Update, context: HackbotContext, participant: Partic
             [
                 [
                     InlineKeyboardButton(
-                        text(context, lang, "registration.keep_name", name=first_name),
+                        label(context, lang, "registration.keep_name", name=first_name),
                         callback_data="reg:keepname",
                     )
                 ]
@@ -204,7 +204,7 @@ async def on_button(update: Update, context: HackbotContext) -> None:
                 consent_version=event.privacy.version,
                 now=context.services.now(),
             )
-        await query.answer(text(context, arg, "registration.consent_recorded"))
+        await query.answer(label(context, arg, "registration.consent_recorded"))
         await _edit_or_ignore(
             update,
             _welcome_and_notice(context, arg) + "\n\n" + text(context, arg, "registration.consent_recorded"),

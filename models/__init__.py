@@ -3,7 +3,7 @@
 Importing this package imports every model module, so `Base.metadata` is complete for Alembic.
 """
 
-from models import outbox, participant
+from models import challenges, meals, outbox, participant, programme, questions
 from models.base import Base
 
-__all__ = ["Base", "outbox", "participant"]
+__all__ = ["Base", "challenges", "meals", "outbox", "participant", "programme", "questions"]

@@ -28,8 +28,23 @@ __all__ = [
 _SPACES = " \t\r\n\f\v"
 _SUPPORTED_TAGS = frozenset(
     {
-        "a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler",
-        "tg-emoji", "tg-time", "span", "pre", "code", "blockquote",
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "s",
+        "strike",
+        "del",
+        "u",
+        "ins",
+        "tg-spoiler",
+        "tg-emoji",
+        "tg-time",
+        "span",
+        "pre",
+        "code",
+        "blockquote",
     }
 )
 _SIMPLE_ENTITY_TYPES = {
@@ -382,7 +397,9 @@ def parse_markdown_v2(text: str) -> ParsedText:
             if text.startswith("```", i):
                 end = text.find("```", i + 3)
                 if end == -1:
-                    raise EntityParseError(f"Can't find end of Pre entity at byte offset {_byte_offset(text, i)}")
+                    raise EntityParseError(
+                        f"Can't find end of Pre entity at byte offset {_byte_offset(text, i)}"
+                    )
                 body = text[i + 3 : end]
                 language = ""
                 if "\n" in body:
@@ -401,7 +418,9 @@ def parse_markdown_v2(text: str) -> ParsedText:
                 continue
             end = text.find("`", i + 1)
             if end == -1:
-                raise EntityParseError(f"Can't find end of Code entity at byte offset {_byte_offset(text, i)}")
+                raise EntityParseError(
+                    f"Can't find end of Code entity at byte offset {_byte_offset(text, i)}"
+                )
             body = re.sub(r"\\([`\\])", r"\1", text[i + 1 : end])
             start = units
             emit(body)
@@ -443,7 +462,9 @@ def parse_markdown_v2(text: str) -> ParsedText:
             i = end + 1
             continue
         if char in _MD_RESERVED:
-            raise EntityParseError(f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
+            raise EntityParseError(
+                f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
+            )
         emit(char)
         i += 1
     if stack:
@@ -476,7 +497,9 @@ def _finish(text: str, entities: list[dict[str, Any]]) -> ParsedText:
     result = [
         e
         for e in result
-        if not (e["type"] == "code" and any(s <= e["offset"] and e["offset"] + e["length"] <= t for s, t in pres))
+        if not (
+            e["type"] == "code" and any(s <= e["offset"] and e["offset"] + e["length"] <= t for s, t in pres)
+        )
     ]
     result.sort(key=lambda e: (e["offset"], -e["length"]))
     return ParsedText(plain, result)

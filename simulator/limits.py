@@ -31,6 +31,8 @@ class RateLimitConfig:
     private_burst: float = 3.0
     private_per_second: float = 1.0
     group_per_minute: int = 20
+    # Telegram does not document whether edits share the limits of sends; counting them is the safe side.
+    count_edits: bool = True
 
 
 class SlidingWindow:
@@ -68,8 +70,10 @@ class TokenBucket:
         self._updated = now
 
     def _refill(self, now: float) -> None:
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
+        # Never refill backwards: callers may read the clock just before the bucket was created.
+        elapsed = max(0.0, now - self._updated)
+        self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
+        self._updated = max(self._updated, now)
 
     def wait_time(self, now: float) -> float:
         """Seconds until a whole token is available."""
@@ -92,8 +96,9 @@ class RateLimiter:
     _private: dict[tuple[int, int], TokenBucket] = field(default_factory=dict)
     _groups: dict[tuple[int, int], SlidingWindow] = field(default_factory=dict)
 
-    def _limits(self, bot_id: int, chat_id: int, is_private: bool) -> list[SlidingWindow | TokenBucket]:
-        now = self.clock()
+    def _limits(
+        self, bot_id: int, chat_id: int, is_private: bool, now: float
+    ) -> list[SlidingWindow | TokenBucket]:
         limits: list[SlidingWindow | TokenBucket] = [
             self._global.setdefault(bot_id, SlidingWindow(self.config.global_per_second, 1.0))
         ]
@@ -113,12 +118,12 @@ class RateLimiter:
     def check(self, bot_id: int, chat_id: int, is_private: bool) -> int:
         """0 when a send may go now, else Telegram's ``retry_after``: whole seconds, at least 1."""
         now = self.clock()
-        wait = max(limit.wait_time(now) for limit in self._limits(bot_id, chat_id, is_private))
+        wait = max(limit.wait_time(now) for limit in self._limits(bot_id, chat_id, is_private, now))
         # A float rounding remainder must not turn "allowed now" into a one-second wait.
         return 0 if wait <= 1e-9 else max(1, math.ceil(wait - 1e-9))
 
     def consume(self, bot_id: int, chat_id: int, is_private: bool) -> None:
         """Count one successful send."""
         now = self.clock()
-        for limit in self._limits(bot_id, chat_id, is_private):
+        for limit in self._limits(bot_id, chat_id, is_private, now):
             limit.add(now)

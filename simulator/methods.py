@@ -44,8 +44,17 @@ MAX_CAPTION = 1024
 CALLBACK_ANSWER_WINDOW = 15 * 60  # seconds before Telegram calls a callback query "too old"
 _CHAT_ACTIONS = frozenset(
     {
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-        "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
     }
 )
 # Methods that put something in a chat and are subject to the flood limits.
@@ -92,6 +101,7 @@ class BotApi:
         self.spec = spec
         self.limiter = limiter
         self.strict_ampersand = strict_ampersand
+        self.closing = False  # set on shutdown: long polls return at once instead of holding the server
         self.rate_limited: list[RateLimitRecord] = []
         self.answered_callbacks: list[AnsweredCallback] = []
         self.callbacks: dict[str, CallbackRecord] = {}
@@ -214,21 +224,23 @@ class BotApi:
         self._check_rate(bot, chat, method)
         return chat
 
-    def _check_rate(self, bot: BotAccount, chat: Chat, method: str) -> None:
-        if self.limiter is None:
+    def _check_rate(self, bot: BotAccount, chat: Chat, method: str, *, edit: bool = False) -> None:
+        if self.limiter is None or (edit and not self.limiter.config.count_edits):
             return
         retry_after = self.limiter.check(bot.id, chat.id, chat.is_private)
         if retry_after:
             self.rate_limited.append(RateLimitRecord(time.monotonic(), bot.id, method, chat.id, retry_after))
-            logger.info("bot %s: %s to chat %s refused, retry after %ss", bot.id, method, chat.id, retry_after)
+            logger.info(
+                "bot %s: %s to chat %s refused, retry after %ss", bot.id, method, chat.id, retry_after
+            )
             raise ApiError(
                 429,
                 f"Too Many Requests: retry after {retry_after}",
                 parameters={"retry_after": retry_after},
             )
 
-    def _consume_rate(self, bot: BotAccount, chat: Chat) -> None:
-        if self.limiter is not None:
+    def _consume_rate(self, bot: BotAccount, chat: Chat, *, edit: bool = False) -> None:
+        if self.limiter is not None and not (edit and not self.limiter.config.count_edits):
             self.limiter.consume(bot.id, chat.id, chat.is_private)
 
     def _thread(self, chat: Chat, params: dict[str, Any]) -> int | None:
@@ -259,9 +271,7 @@ class BotApi:
 
     # --- text, markup, files ------------------------------------------------------------------------
 
-    def parse(
-        self, text: str, parse_mode: str | None, entities: list[dict[str, Any]] | None
-    ) -> ParsedText:
+    def parse(self, text: str, parse_mode: str | None, entities: list[dict[str, Any]] | None) -> ParsedText:
         """Parse text like Telegram; entities, when given, take precedence over parse_mode."""
         try:
             return parse_text(
@@ -275,7 +285,9 @@ class BotApi:
             raise bad_request(f"can't parse entities: {error}", kind="violation") from None
         except LookupError:
             if parse_mode and parse_mode.lower() == "markdown":
-                raise bad_request("legacy Markdown parse mode is not supported by the simulator", "unsupported")
+                raise bad_request(
+                    "legacy Markdown parse mode is not supported by the simulator", "unsupported"
+                ) from None
             raise bad_request(f"unsupported parse_mode {parse_mode!r}", kind="violation") from None
 
     def _message_text(self, params: dict[str, Any]) -> ParsedText:
@@ -328,11 +340,21 @@ class BotApi:
 
     def media_content(self, stored: StoredFile, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         """The Message field describing a media file."""
-        base = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": len(stored.data)}
+        base: dict[str, Any] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+        }
         if kind == "photo":
-            thumb = {**base, "file_size": min(len(stored.data), 1024), "width": 90, "height": 90}
-            thumb["file_id"] = stored.file_id + "_s"
-            self.world.files.setdefault(thumb["file_id"], stored)
+            thumb_id = stored.file_id + "_s"
+            thumb = {
+                **base,
+                "file_id": thumb_id,
+                "file_size": min(len(stored.data), 1024),
+                "width": 90,
+                "height": 90,
+            }
+            self.world.files.setdefault(thumb_id, stored)
             return {"photo": [thumb, {**base, "width": 1280, "height": 960}]}
         if kind == "document":
             return {
@@ -391,7 +413,7 @@ class BotApi:
         return message
 
     def send_message(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """sendMessage."""
+        """Bot API method ``sendMessage``."""
         parsed = self._message_text(params)
         chat = self._send_target(bot, params, "sendMessage")
         content: dict[str, Any] = {"text": parsed.text}
@@ -403,7 +425,7 @@ class BotApi:
         return self._deliver(bot, chat, params, content, raw_text=params["text"]).data
 
     def send_media(self, bot: BotAccount, params: dict[str, Any], kind: str) -> dict[str, Any]:
-        """sendPhoto, sendDocument, sendVoice, sendSticker, sendVideo, ..."""
+        """Bot API method ``sendPhoto``, sendDocument, sendVoice, sendSticker, sendVideo, ..."""
         caption = self._caption(params)
         chat = self._send_target(bot, params, f"send{kind}")
         stored = self.resolve_file(params[kind], kind, params)
@@ -417,7 +439,7 @@ class BotApi:
         return self._deliver(bot, chat, params, content, raw_text=params.get("caption"), file=stored).data
 
     def send_location(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """sendLocation."""
+        """Bot API method ``sendLocation``."""
         if not (-90 <= params["latitude"] <= 90 and -180 <= params["longitude"] <= 180):
             raise bad_request("wrong location coordinates", kind="violation")
         chat = self._send_target(bot, params, "sendLocation")
@@ -425,7 +447,7 @@ class BotApi:
         return self._deliver(bot, chat, params, content, raw_text=None).data
 
     def send_chat_action(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """sendChatAction: recorded on the chat for tests."""
+        """Bot API method ``sendChatAction``: recorded on the chat for tests."""
         if params["action"] not in _CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request", kind="violation")
         chat = self.resolve_chat(bot, params["chat_id"])
@@ -451,7 +473,7 @@ class BotApi:
         return message
 
     def edit_message_text(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """editMessageText (also removes the inline keyboard when none is passed, like Telegram)."""
+        """Bot API method ``editMessageText``; like Telegram, no reply_markup removes the inline keyboard."""
         if "text" not in params:
             raise bad_request("text is required", kind="violation")
         parsed = self._message_text(params)
@@ -466,7 +488,7 @@ class BotApi:
         )
         if same:
             raise bad_request(_NOT_MODIFIED)
-        self._check_rate(bot, message.chat, "editMessageText")
+        self._check_rate(bot, message.chat, "editMessageText", edit=True)
         changes: dict[str, Any] = {"text": parsed.text}
         drop = ["entities", "reply_markup"]
         if parsed.entities:
@@ -476,11 +498,11 @@ class BotApi:
         message.raw_text = params["text"]
         message.parse_mode = params.get("parse_mode")
         self.world.edit_message(message, changes, drop=tuple(k for k in drop if k not in changes))
-        self._consume_rate(bot, message.chat)
+        self._consume_rate(bot, message.chat, edit=True)
         return message.data
 
     def edit_message_caption(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """editMessageCaption."""
+        """Bot API method ``editMessageCaption``."""
         caption = self._caption({**params, "caption": params.get("caption", "")})
         message = self._own_message(bot, params)
         if not any(kind in message.data for kind in _MEDIA_KINDS):
@@ -494,7 +516,7 @@ class BotApi:
             and message.data.get("reply_markup") == markup
         ):
             raise bad_request(_NOT_MODIFIED)
-        self._check_rate(bot, message.chat, "editMessageCaption")
+        self._check_rate(bot, message.chat, "editMessageCaption", edit=True)
         changes: dict[str, Any] = {}
         if new_caption:
             changes["caption"] = new_caption
@@ -508,21 +530,21 @@ class BotApi:
             changes,
             drop=tuple(k for k in ("caption", "caption_entities", "reply_markup") if k not in changes),
         )
-        self._consume_rate(bot, message.chat)
+        self._consume_rate(bot, message.chat, edit=True)
         return message.data
 
     def edit_message_reply_markup(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """editMessageReplyMarkup (no markup: removes the keyboard)."""
+        """Bot API method ``editMessageReplyMarkup`` (no markup: removes the keyboard)."""
         message = self._own_message(bot, params)
         markup = _inline_markup(params)
         if message.data.get("reply_markup") == markup:
             raise bad_request(_NOT_MODIFIED)
-        self._check_rate(bot, message.chat, "editMessageReplyMarkup")
+        self._check_rate(bot, message.chat, "editMessageReplyMarkup", edit=True)
         if markup:
             self.world.edit_message(message, {"reply_markup": markup})
         else:
             self.world.edit_message(message, {}, drop=("reply_markup",))
-        self._consume_rate(bot, message.chat)
+        self._consume_rate(bot, message.chat, edit=True)
         return message.data
 
     def _can_delete(self, bot: BotAccount, message: StoredMessage) -> bool:
@@ -534,7 +556,7 @@ class BotApi:
         return bool(chat.bot_rights.get(bot.id, {}).get("can_delete_messages", True))
 
     def delete_message(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """deleteMessage."""
+        """Bot API method ``deleteMessage``."""
         message = self._own_message(bot, params, what="delete")
         if not self._can_delete(bot, message):
             raise bad_request("message can't be deleted")
@@ -542,7 +564,7 @@ class BotApi:
         return True
 
     def delete_messages(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """deleteMessages: missing messages are skipped, like Telegram does."""
+        """Bot API method ``deleteMessages``: missing messages are skipped, like Telegram does."""
         ids = params["message_ids"]
         if not 1 <= len(ids) <= 100:
             raise bad_request("message_ids must contain 1-100 identifiers", kind="violation")
@@ -563,7 +585,15 @@ class BotApi:
         return message
 
     def _copied_content(self, message: StoredMessage, params: dict[str, Any]) -> dict[str, Any]:
-        keys = ("text", "entities", "caption", "caption_entities", "location", "has_media_spoiler", *_MEDIA_KINDS)
+        keys = (
+            "text",
+            "entities",
+            "caption",
+            "caption_entities",
+            "location",
+            "has_media_spoiler",
+            *_MEDIA_KINDS,
+        )
         content = {key: message.data[key] for key in keys if key in message.data}
         if not content:
             raise bad_request("message can't be copied")
@@ -578,7 +608,7 @@ class BotApi:
         return content
 
     def copy_message(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """copyMessage: a new message with the same content and no link to the original."""
+        """Bot API method ``copyMessage``: a new message with the same content and no link to the original."""
         source = self._source(bot, params, params["message_id"], "copy")
         content = self._copied_content(source, params)
         chat = self._send_target(bot, params, "copyMessage")
@@ -586,7 +616,7 @@ class BotApi:
         return {"message_id": copy.message_id}
 
     def copy_messages(self, bot: BotAccount, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """copyMessages: skips missing messages."""
+        """Bot API method ``copyMessages``: skips missing messages."""
         result = []
         for message_id in _ordered_ids(params["message_ids"]):
             try:
@@ -599,7 +629,9 @@ class BotApi:
             result.append({"message_id": copy.message_id})
         return result
 
-    def _forward_one(self, bot: BotAccount, params: dict[str, Any], source: StoredMessage, method: str) -> StoredMessage:
+    def _forward_one(
+        self, bot: BotAccount, params: dict[str, Any], source: StoredMessage, method: str
+    ) -> StoredMessage:
         content = self._copied_content(source, {})
         origin_sender = self.world.actor(source.sender_id)
         if source.chat.is_private or origin_sender is not None:
@@ -612,25 +644,27 @@ class BotApi:
         return self._deliver(bot, chat, params, content, raw_text=source.raw_text, file=source.file)
 
     def forward_message(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """forwardMessage."""
+        """Bot API method ``forwardMessage``."""
         source = self._source(bot, params, params["message_id"], "forward")
         return self._forward_one(bot, params, source, "forwardMessage").data
 
     def forward_messages(self, bot: BotAccount, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """forwardMessages: skips missing messages."""
+        """Bot API method ``forwardMessages``: skips missing messages."""
         result = []
         for message_id in _ordered_ids(params["message_ids"]):
             try:
                 source = self._source(bot, params, message_id, "forward")
             except ApiError:
                 continue
-            result.append({"message_id": self._forward_one(bot, params, source, "forwardMessages").message_id})
+            result.append(
+                {"message_id": self._forward_one(bot, params, source, "forwardMessages").message_id}
+            )
         return result
 
     # --- callbacks ----------------------------------------------------------------------------------
 
     def answer_callback_query(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """answerCallbackQuery: once per query, within Telegram's window."""
+        """Bot API method ``answerCallbackQuery``: once per query, within Telegram's window."""
         record = self.callbacks.get(params["callback_query_id"])
         if (
             record is None
@@ -661,7 +695,7 @@ class BotApi:
         return ":".join(parts).rstrip(":"), params.get("language_code") or ""
 
     def set_my_commands(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """setMyCommands."""
+        """Bot API method ``setMyCommands``."""
         _check_language(params)
         bot.commands[self._scope_key(params)] = [
             {"command": c["command"], "description": c["description"]} for c in params["commands"]
@@ -669,16 +703,16 @@ class BotApi:
         return True
 
     def get_my_commands(self, bot: BotAccount, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """getMyCommands: the commands of exactly that scope and language."""
+        """Bot API method ``getMyCommands``: the commands of exactly that scope and language."""
         return list(bot.commands.get(self._scope_key(params), []))
 
     def delete_my_commands(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """deleteMyCommands."""
+        """Bot API method ``deleteMyCommands``."""
         bot.commands.pop(self._scope_key(params), None)
         return True
 
     def set_chat_menu_button(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """setChatMenuButton (default for all private chats when chat_id is omitted)."""
+        """Bot API method ``setChatMenuButton`` (default for all private chats when chat_id is omitted)."""
         chat_id = params.get("chat_id")
         if chat_id is not None:
             self.resolve_chat(bot, chat_id)
@@ -686,7 +720,7 @@ class BotApi:
         return True
 
     def get_chat_menu_button(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """getChatMenuButton."""
+        """Bot API method ``getChatMenuButton``."""
         chat_id = params.get("chat_id")
         return bot.menu_buttons.get(chat_id) or bot.menu_buttons.get(None) or {"type": "commands"}
 
@@ -701,11 +735,11 @@ class BotApi:
     # --- chats and members --------------------------------------------------------------------------
 
     def get_chat(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """getChat."""
+        """Bot API method ``getChat``."""
         return self.world.chat_full_info(self.resolve_chat(bot, params["chat_id"]))
 
     def get_chat_member(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """getChatMember."""
+        """Bot API method ``getChatMember``."""
         chat = self.resolve_chat(bot, params["chat_id"])
         user_id = params["user_id"]
         if self.world.actor(user_id) is None:
@@ -715,7 +749,7 @@ class BotApi:
         return self.world.chat_member(chat, user_id)
 
     def get_chat_administrators(self, bot: BotAccount, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """getChatAdministrators."""
+        """Bot API method ``getChatAdministrators``."""
         chat = self.resolve_chat(bot, params["chat_id"])
         if chat.is_private:
             raise bad_request("there are no administrators in the private chat")
@@ -726,9 +760,13 @@ class BotApi:
         ]
 
     def get_chat_member_count(self, bot: BotAccount, params: dict[str, Any]) -> int:
-        """getChatMemberCount."""
+        """Bot API method ``getChatMemberCount``."""
         chat = self.resolve_chat(bot, params["chat_id"])
-        return sum(1 for status in chat.members.values() if status in ("creator", "administrator", "member", "restricted"))
+        return sum(
+            1
+            for status in chat.members.values()
+            if status in ("creator", "administrator", "member", "restricted")
+        )
 
     # --- forum topics -------------------------------------------------------------------------------
 
@@ -743,13 +781,17 @@ class BotApi:
         return chat
 
     def create_forum_topic(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """createForumTopic: the topic's id is the id of its service message."""
+        """Bot API method ``createForumTopic``: the topic's id is the id of its service message."""
         color = params.get("icon_color", TOPIC_ICON_COLORS[0])
         if color not in TOPIC_ICON_COLORS:
-            raise bad_request("TOPIC_ICON_COLOR_INVALID: icon_color must be one of the listed colors", "violation")
+            raise bad_request(
+                "TOPIC_ICON_COLOR_INVALID: icon_color must be one of the listed colors", "violation"
+            )
         chat = self._forum(bot, params)
         message_id = chat.allocate_message_id()
-        topic = Topic(message_id, params["name"], color, params.get("icon_custom_emoji_id"), creator_id=bot.id)
+        topic = Topic(
+            message_id, params["name"], color, params.get("icon_custom_emoji_id"), creator_id=bot.id
+        )
         chat.topics[message_id] = topic
         created: dict[str, Any] = {"name": topic.name, "icon_color": topic.icon_color}
         if topic.icon_custom_emoji_id:
@@ -770,7 +812,7 @@ class BotApi:
         return chat, topic
 
     def edit_forum_topic(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """editForumTopic."""
+        """Bot API method ``editForumTopic``."""
         _, topic = self._topic(bot, params)
         if "name" in params:
             if not 1 <= len(params["name"]) <= 128:
@@ -788,7 +830,7 @@ class BotApi:
         return True
 
     def delete_forum_topic(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """deleteForumTopic: the topic and all its messages go."""
+        """Bot API method ``deleteForumTopic``: the topic and all its messages go."""
         chat, topic = self._topic(bot, params)
         for message in list(chat.messages.values()):
             if message.thread_id == topic.message_thread_id:
@@ -799,7 +841,7 @@ class BotApi:
     # --- files --------------------------------------------------------------------------------------
 
     def get_file(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """getFile: the download path under /file/bot<token>/."""
+        """Bot API method ``getFile``: the download path under /file/bot<token>/."""
         stored = self.world.files.get(params["file_id"])
         if stored is None:
             raise bad_request("invalid file_id")
@@ -822,7 +864,7 @@ class BotApi:
             bot.allowed_updates = frozenset(allowed) if allowed else DEFAULT_ALLOWED_UPDATES
 
     async def get_updates(self, bot: BotAccount, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """getUpdates: offset confirms, long polling wakes as soon as an update arrives."""
+        """Bot API method ``getUpdates``: offset confirms, long polling wakes as soon as an update arrives."""
         if bot.webhook is not None:
             raise ApiError(
                 409,
@@ -845,7 +887,7 @@ class BotApi:
                 )
             batch = self.pending_batch(bot, limit)
             remaining = deadline - time.monotonic()
-            if batch or remaining <= 0:
+            if batch or remaining <= 0 or self.closing:
                 return [update.payload for update in batch]
             await bot.updates_signal.wait(remaining)
 
@@ -870,7 +912,7 @@ class BotApi:
         return batch
 
     def get_webhook_info(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
-        """getWebhookInfo."""
+        """Bot API method ``getWebhookInfo``."""
         info: dict[str, Any] = {
             "url": bot.webhook.url if bot.webhook else "",
             "has_custom_certificate": False,
@@ -886,7 +928,7 @@ class BotApi:
         return info
 
     def set_webhook(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """setWebhook: an empty URL removes it; HTTP URLs are allowed for local tests."""
+        """Bot API method ``setWebhook``: an empty URL removes it; HTTP URLs are allowed for local tests."""
         url = params["url"]
         secret = params.get("secret_token")
         if secret is not None and not _SECRET_TOKEN_RE.fullmatch(secret):
@@ -906,7 +948,7 @@ class BotApi:
         return True
 
     def delete_webhook(self, bot: BotAccount, params: dict[str, Any]) -> bool:
-        """deleteWebhook (drop_pending_updates honoured)."""
+        """Bot API method ``deleteWebhook`` (drop_pending_updates honoured)."""
         if params.get("drop_pending_updates"):
             bot.updates.clear()
         bot.webhook = None

@@ -6,7 +6,7 @@ arrays are JSON text inside that string.  ``ApiSpec.validate_call`` turns them i
 against the field types of the method, recursively, and then checks the limits that the specification only
 states in prose (lengths of callback data, number of buttons, command names, ...).
 
-Anything that breaks the specification raises ``SpecViolation``; the server answers it with a 400 and
+Anything that breaks the specification raises ``SpecError``; the server answers it with a 400 and
 records it, because a bot that sends such a request has a bug even when Telegram would let it pass.
 """
 
@@ -26,7 +26,7 @@ __all__ = [
     "ApiSpec",
     "FieldSpec",
     "MethodSpec",
-    "SpecViolation",
+    "SpecError",
     "TypeSpec",
     "Upload",
     "default_spec_path",
@@ -46,7 +46,7 @@ _SCALAR_TYPES = frozenset({"Integer", "Float", "Boolean", "True", "String", "Inp
 _MAX_CALLBACK_DATA_BYTES = 64
 
 
-class SpecViolation(Exception):
+class SpecError(Exception):
     """A request breaks the Bot API specification; ``description`` is the full Telegram-style text."""
 
     def __init__(self, description: str) -> None:
@@ -94,7 +94,7 @@ class TypeSpec:
 
 
 def default_spec_path() -> Path:
-    """Where ``api.json`` lives: ``$TELEGRAM_API_SPEC`` or ``<project>/../shared/telegram-bot-api/api.json``."""
+    """Where ``api.json`` is: ``$TELEGRAM_API_SPEC`` or ``<project>/../shared/telegram-bot-api/api.json``."""
     override = os.environ.get("TELEGRAM_API_SPEC")
     if override:
         return Path(override)
@@ -107,8 +107,8 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _bad(path: str, expected: str, value: Any) -> SpecViolation:
-    return SpecViolation(f'Bad Request: field "{path}" must be of type {expected}, got {_describe(value)}')
+def _bad(path: str, expected: str, value: Any) -> SpecError:
+    return SpecError(f'Bad Request: field "{path}" must be of type {expected}, got {_describe(value)}')
 
 
 class ApiSpec:
@@ -164,7 +164,7 @@ class ApiSpec:
         for f in spec.fields:
             if f.name not in raw:
                 if f.required:
-                    raise SpecViolation(f"Bad Request: {f.name} is required")
+                    raise SpecError(f"Bad Request: {f.name} is required")
                 continue
             params[f.name] = self._top_level(f, raw[f.name])
         for name, value in raw.items():
@@ -182,17 +182,17 @@ class ApiSpec:
             raise _bad(f.name, " or ".join(f.types), value)
         scalars = [t for t in f.types if t in _SCALAR_TYPES]
         structured = tuple(t for t in f.types if t not in _SCALAR_TYPES)
-        errors: list[SpecViolation] = []
+        errors: list[SpecError] = []
         for type_name in scalars:
             try:
                 return self._from_text(type_name, value, f.name)
-            except SpecViolation as error:
+            except SpecError as error:
                 errors.append(error)
         if structured:
             try:
                 decoded = json.loads(value)
             except ValueError:
-                raise SpecViolation(f'Bad Request: can\'t parse "{f.name}" JSON object') from None
+                raise SpecError(f'Bad Request: can\'t parse "{f.name}" JSON object') from None
             return self.check_union(structured, decoded, f.name)
         if len(errors) == 1:
             raise errors[0]
@@ -228,7 +228,7 @@ class ApiSpec:
         """Every ``attach://name`` used anywhere must name an uploaded part of the request."""
         for name in _attach_names(params):
             if not isinstance(raw.get(name), Upload):
-                raise SpecViolation(f'Bad Request: file "attach://{name}" was not uploaded in the request')
+                raise SpecError(f'Bad Request: file "attach://{name}" was not uploaded in the request')
 
     # --- objects ------------------------------------------------------------------------------------
 
@@ -280,16 +280,16 @@ class ApiSpec:
         for f in spec.fields:
             if f.name not in value:
                 if f.required:
-                    raise SpecViolation(f'Bad Request: field "{path}.{f.name}" is required in {type_name}')
+                    raise SpecError(f'Bad Request: field "{path}.{f.name}" is required in {type_name}')
                 continue
             self.check_union(f.types, value[f.name], f"{path}.{f.name}", strict=strict)
         if spec.discriminator and value.get(spec.discriminator[0]) != spec.discriminator[1]:
             key, expected = spec.discriminator
-            raise SpecViolation(f'Bad Request: field "{path}.{key}" must be "{expected}" for {type_name}')
+            raise SpecError(f'Bad Request: field "{path}.{key}" must be "{expected}" for {type_name}')
         if strict:
             unknown = sorted(set(value) - set(spec.field_map))
             if unknown:
-                raise SpecViolation(f'Bad Request: "{path}" has fields unknown to {type_name}: {unknown}')
+                raise SpecError(f'Bad Request: "{path}" has fields unknown to {type_name}: {unknown}')
         return value
 
     def check_union(self, types: tuple[str, ...], value: Any, path: str, *, strict: bool = False) -> Any:
@@ -304,19 +304,21 @@ class ApiSpec:
                 if (d := self._discriminator_of(t)) is not None and value.get(d[0]) == d[1]
             ]
             candidates = chosen or candidates
-        errors: list[tuple[str, SpecViolation]] = []
+        errors: list[tuple[str, SpecError]] = []
         for type_name in candidates:
             try:
                 return self.check(type_name, value, path, strict=strict)
-            except SpecViolation as error:
+            except SpecError as error:
                 errors.append((type_name, error))
         if isinstance(value, dict):
-            for type_name, error in errors:
+            for type_name, candidate_error in errors:
                 spec = self.types.get(type_name)
-                if spec is not None and spec.fields and all(
-                    f.name in value for f in spec.fields if f.required
+                if (
+                    spec is not None
+                    and spec.fields
+                    and all(f.name in value for f in spec.fields if f.required)
                 ):
-                    raise error
+                    raise candidate_error
         if len(errors) == 1:
             raise errors[0][1]
         raise _bad(path, " or ".join(types), value)
@@ -364,15 +366,17 @@ def check_limits(method: str, params: Mapping[str, Any]) -> None:
     if method in ("setMyCommands",):
         check_commands(params.get("commands", []))
     if method == "answerCallbackQuery" and len(params.get("text") or "") > 200:
-        raise SpecViolation("Bad Request: MESSAGE_TOO_LONG: answerCallbackQuery text is longer than 200 characters")
+        raise SpecError(
+            "Bad Request: MESSAGE_TOO_LONG: answerCallbackQuery text is longer than 200 characters"
+        )
     if method == "createForumTopic" and not 1 <= len(params.get("name", "")) <= 128:
-        raise SpecViolation("Bad Request: topic name must be 1-128 characters long")
+        raise SpecError("Bad Request: topic name must be 1-128 characters long")
     if method in ("setMyDescription",) and len(params.get("description") or "") > 512:
-        raise SpecViolation("Bad Request: description must be at most 512 characters long")
+        raise SpecError("Bad Request: description must be at most 512 characters long")
     if method in ("setMyShortDescription",) and len(params.get("short_description") or "") > 120:
-        raise SpecViolation("Bad Request: short description must be at most 120 characters long")
+        raise SpecError("Bad Request: short description must be at most 120 characters long")
     if method in ("getUpdates",) and not 1 <= params.get("limit", 100) <= 100:
-        raise SpecViolation("Bad Request: limit must be between 1 and 100")
+        raise SpecError("Bad Request: limit must be between 1 and 100")
 
 
 def check_reply_markup(markup: Mapping[str, Any]) -> None:
@@ -380,40 +384,41 @@ def check_reply_markup(markup: Mapping[str, Any]) -> None:
     if "inline_keyboard" in markup:
         buttons = [button for row in markup["inline_keyboard"] for button in row]
         if len(buttons) > _MAX_INLINE_BUTTONS:
-            raise SpecViolation(
-                f"Bad Request: REPLY_MARKUP_TOO_LONG: {len(buttons)} inline buttons (at most {_MAX_INLINE_BUTTONS})"
+            raise SpecError(
+                f"Bad Request: REPLY_MARKUP_TOO_LONG: {len(buttons)} inline buttons "
+                f"(at most {_MAX_INLINE_BUTTONS})"
             )
         for index, button in enumerate(buttons):
             actions = sorted(set(button) - _BUTTON_DECORATION)
             if len(actions) != 1:
-                raise SpecViolation(
-                    "Bad Request: can't parse inline keyboard button: exactly one of the optional fields must be "
-                    f"used (button {index} {button.get('text', '')!r} has {actions or 'none'})"
+                raise SpecError(
+                    "Bad Request: can't parse inline keyboard button: exactly one of the optional fields "
+                    f"must be used (button {index} {button.get('text', '')!r} has {actions or 'none'})"
                 )
             if not button.get("text"):
-                raise SpecViolation("Bad Request: BUTTON_TEXT_EMPTY: inline keyboard button text is empty")
+                raise SpecError("Bad Request: BUTTON_TEXT_EMPTY: inline keyboard button text is empty")
             if "callback_data" in button:
                 size = len(button["callback_data"].encode("utf-8"))
                 if not 1 <= size <= _MAX_CALLBACK_DATA_BYTES:
-                    raise SpecViolation(
+                    raise SpecError(
                         f"Bad Request: BUTTON_DATA_INVALID: callback_data is {size} bytes (1-64 allowed)"
                     )
     elif "keyboard" in markup:
         for row in markup["keyboard"]:
             for button in row:
                 if isinstance(button, dict) and not button.get("text"):
-                    raise SpecViolation("Bad Request: BUTTON_TEXT_EMPTY: keyboard button text is empty")
+                    raise SpecError("Bad Request: BUTTON_TEXT_EMPTY: keyboard button text is empty")
 
 
 def check_commands(commands: list[dict[str, Any]]) -> None:
     """setMyCommands: names of 1-32 characters [a-z0-9_], descriptions of 1-256 characters, at most 100."""
     if len(commands) > 100:
-        raise SpecViolation("Bad Request: too many commands (at most 100)")
+        raise SpecError("Bad Request: too many commands (at most 100)")
     for command in commands:
         if not _COMMAND_RE.fullmatch(command["command"]):
-            raise SpecViolation(f"Bad Request: BOT_COMMAND_INVALID: {command['command']!r}")
+            raise SpecError(f"Bad Request: BOT_COMMAND_INVALID: {command['command']!r}")
         if not 1 <= len(command["description"]) <= 256:
-            raise SpecViolation(
+            raise SpecError(
                 f"Bad Request: BOT_COMMAND_DESCRIPTION_INVALID: description of {command['command']!r} "
                 "must be 1-256 characters"
             )

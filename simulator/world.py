@@ -11,6 +11,7 @@ Telegram gives the chat the user's id.  Group chats are shared by all bots that 
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import itertools
 import logging
@@ -40,11 +41,26 @@ MessageEvent = Literal["new", "edited", "deleted"]
 # Telegram's default when allowed_updates is empty or was never given.
 DEFAULT_ALLOWED_UPDATES = frozenset(
     {
-        "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
-        "business_message", "edited_business_message", "deleted_business_messages", "inline_query",
-        "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query",
-        "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "chat_join_request",
-        "chat_boost", "removed_chat_boost",
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
     }
 )
 TOPIC_ICON_COLORS = (0x6FB9F0, 0xFFD67E, 0xCB86DB, 0x8EEE98, 0xFF93B2, 0xFB6F5F)
@@ -69,7 +85,7 @@ class Signal:
             self._event.set()
             self._event = None
 
-    async def wait(self, timeout: float | None) -> bool:
+    async def wait(self, timeout: float | None) -> bool:  # noqa: ASYNC109
         """Wait for the next ``fire``; False on timeout."""
         if self._event is None:
             self._event = asyncio.Event()
@@ -131,6 +147,9 @@ class BotAccount:
     privacy_mode: bool = True
     can_join_groups: bool = True
     updates: list[PendingUpdate] = field(default_factory=list)
+    history: dict[int, PendingUpdate] = field(
+        default_factory=dict
+    )  # every update ever queued, for redelivery
     next_update_id: int = 1
     updates_signal: Signal = field(default_factory=Signal)
     allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
@@ -220,6 +239,7 @@ class StoredMessage:
     edit_count: int = 0
     edit_seq: int = 0
     deleted: bool = False
+    update_ids: dict[int, int] = field(default_factory=dict)  # bot id -> update that carried it
 
     @property
     def thread_id(self) -> int | None:
@@ -259,9 +279,18 @@ class Chat:
 
 
 ADMIN_RIGHTS = (
-    "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
-    "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
-    "can_edit_stories", "can_delete_stories", "can_pin_messages", "can_manage_topics",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_pin_messages",
+    "can_manage_topics",
 )
 
 
@@ -446,7 +475,9 @@ class World:
         self._announce(message, "new")
         return message
 
-    def edit_message(self, message: StoredMessage, changes: dict[str, Any], *, drop: tuple[str, ...] = ()) -> None:
+    def edit_message(
+        self, message: StoredMessage, changes: dict[str, Any], *, drop: tuple[str, ...] = ()
+    ) -> None:
         """Apply an edit (new fields, removed fields) and stamp ``edit_date``."""
         for key in drop:
             message.data.pop(key, None)
@@ -519,9 +550,14 @@ class World:
         if kind not in bot.allowed_updates:
             logger.debug("bot %s: %s update filtered by allowed_updates", bot.id, kind)
             return None
-        update = PendingUpdate(bot.next_update_id, {"update_id": bot.next_update_id, kind: payload}, chat_key)
+        # A snapshot: later edits of the stored message must not change an update already queued.
+        snapshot = copy.deepcopy(payload)
+        update = PendingUpdate(
+            bot.next_update_id, {"update_id": bot.next_update_id, kind: snapshot}, chat_key
+        )
         bot.next_update_id += 1
         bot.updates.append(update)
+        bot.history[update.update_id] = update
         bot.updates_signal.fire()
         return update
 
@@ -534,4 +570,6 @@ def _without_reply(data: dict[str, Any]) -> dict[str, Any]:
 def _extension(kind: str, filename: str | None) -> str:
     if filename and "." in filename:
         return "." + filename.rsplit(".", 1)[1]
-    return {"photo": ".jpg", "voice": ".oga", "sticker": ".webp", "video": ".mp4", "audio": ".mp3"}.get(kind, "")
+    return {"photo": ".jpg", "voice": ".oga", "sticker": ".webp", "video": ".mp4", "audio": ".mp3"}.get(
+        kind, ""
+    )

@@ -248,6 +248,6 @@ async def stats(session: AsyncSession, purpose: str, ref_id: int | None = None) 
     if ref_id is not None:
         statement = statement.where(OutgoingMessage.ref_id == ref_id)
     counts = dict.fromkeys(OutboxState, 0)
-    for state, count in (await session.execute(statement)).tuples():
+    for state, count in await session.execute(statement):
         counts[OutboxState(state)] = count
     return counts

@@ -217,15 +217,17 @@ class OutboxSender:
             timeout: float | None = None
             try:
                 free = self.concurrency - len(self._tasks)
+                claimed_at = self.clock()
                 if free > 0:
-                    for row in await self._claim(free):
+                    claimed_at, rows = await self._claim(free)
+                    for row in rows:
                         task = asyncio.get_running_loop().create_task(
                             self._deliver(row), name=f"outbox-{row.id}"
                         )
                         self._tasks[task] = row.id
                         task.add_done_callback(self._task_done)
                 if len(self._tasks) < self.concurrency:
-                    timeout = await self._seconds_to_next_due()
+                    timeout = await self._seconds_to_next_due(claimed_at)
                 # else: a finishing task wakes us.
             except Exception:
                 log.exception("outbox: claiming failed; retrying in %.1fs", self.poll_interval)
@@ -242,21 +244,27 @@ class OutboxSender:
             log.error("outbox: delivery task crashed", exc_info=task.exception())
         self._wake.set()
 
-    async def _seconds_to_next_due(self) -> float:
-        """Until the next pending row falls due, at most `poll_interval` (rows enqueued elsewhere)."""
-        now = self.clock()
+    async def _seconds_to_next_due(self, claimed_at: datetime) -> float:
+        """Until the next pending row falls due, at most `poll_interval` (rows enqueued elsewhere).
+
+        Rows due at `claimed_at` were either claimed or wait for a busy chat (whose task wakes us
+        when it ends); a row falling due since then gives 0, so the loop claims it at once.
+        """
         async with self.db.read() as session:
             next_due = await session.scalar(
                 select(func.min(OutgoingMessage.due_at)).where(
-                    OutgoingMessage.state == OutboxState.PENDING, OutgoingMessage.due_at > now
+                    OutgoingMessage.state == OutboxState.PENDING, OutgoingMessage.due_at > claimed_at
                 )
             )
         if next_due is None:
             return self.poll_interval
-        return max(0.0, min(self.poll_interval, (next_due - now).total_seconds()))
+        return max(0.0, min(self.poll_interval, (next_due - self.clock()).total_seconds()))
 
-    async def _claim(self, limit: int) -> list[_Claimed]:
-        """Mark up to `limit` due rows `sending` (committed on return), one per chat not already busy."""
+    async def _claim(self, limit: int) -> tuple[datetime, list[_Claimed]]:
+        """Mark up to `limit` due rows `sending` (committed on return), one per chat not already busy.
+
+        Returns the time used as "now" and the claimed rows.
+        """
         async with self.db.transaction() as session:
             now = self.clock()
             await session.execute(
@@ -295,7 +303,7 @@ class OutboxSender:
                 )
             )
             if not ids:
-                return []
+                return now, []
             rows_query = select(OutgoingMessage).where(
                 OutgoingMessage.id.in_(ids), OutgoingMessage.state == OutboxState.PENDING
             )
@@ -317,7 +325,7 @@ class OutboxSender:
                         attempts=row.attempts,
                     )
                 )
-        return claimed
+        return now, claimed
 
     # -- one row -----------------------------------------------------------------------------
 
@@ -403,9 +411,11 @@ class OutboxSender:
                 else:
                     log.info("outbox: row %d ended %s", row.id, outcome.state.value)
             await session.flush()
-            for hook in self._hooks.get(stored.purpose, ()):
+            for hook in self._hooks.get(row.purpose, ()):
                 try:
                     async with session.begin_nested():
                         await hook(session, stored)
                 except Exception:
-                    log.exception("outbox: %s hook failed for row %d", stored.purpose, row.id)
+                    log.exception("outbox: %s hook failed for row %d", row.purpose, row.id)
+                    # The savepoint's rollback expired the row; reload it (async) for the next hook.
+                    await session.refresh(stored)

@@ -36,7 +36,12 @@ _COUNTED_ENDPOINTS = frozenset({"copyMessage", "copyMessages", "forwardMessage",
 
 
 def is_counted(endpoint: str) -> bool:
-    """True for the methods Telegram counts against the flood limits (sends, copies, forwards, edits)."""
+    """True for the methods Telegram counts against the flood limits (sends, copies, forwards, edits).
+
+    Chat actions ("typing...") are not messages and are not counted.
+    """
+    if endpoint == "sendChatAction":
+        return False
     return endpoint.startswith(_COUNTED_PREFIXES) or endpoint in _COUNTED_ENDPOINTS
 
 

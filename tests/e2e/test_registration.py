@@ -83,7 +83,7 @@ async def test_register_in_french_then_mydata_and_forget(sim: Simulator, db: Dat
         await user.send_text("/forget")
         await user.wait_for_message(lambda m: "Effacer" in m.text)
         await user.press("🗑 Oui, tout effacer")
-        await user.wait_for_message(lambda m: "tout est effacé" in m.text)
+        await user.wait_for_edit(lambda m: "tout est effacé" in m.text)
         assert await participant_row(db, user.id) is None
 
 
@@ -110,7 +110,7 @@ async def test_declining_stores_nothing(sim: Simulator, db: Database) -> None:
         await user.send_text("/start")
         await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
         await user.press("Non merci")
-        await user.wait_for_message(lambda m: "rien enregistré" in m.text)
+        await user.wait_for_edit(lambda m: "rien enregistré" in m.text)
         assert await participant_count(db) == 0
 
 
@@ -210,6 +210,9 @@ async def test_start_repeatedly_mid_flow_resumes(sim: Simulator, db: Database) -
         assert await participant_count(db) == 1
 
 
+# A restarted process starts with fresh client-side buckets while Telegram still counts the last
+# seconds' messages: one 429 is possible and the throttle waits `retry_after` and resends.
+@pytest.mark.allow_rate_limited
 async def test_registration_survives_a_restart(sim: Simulator, test_database) -> None:
     """The open question is kept in the database: a restarted bot continues where it stopped."""
     user = sim.add_user(first_name="Ali", language_code="fr")
