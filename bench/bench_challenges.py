@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import statistics
 import sys
 import tempfile
@@ -45,7 +46,7 @@ CHALLENGE = "benevolat"
 def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile (no interpolation: a value that was actually measured)."""
     ordered = sorted(values)
-    rank = max(1, int(round(fraction * len(ordered) + 0.5)))
+    rank = max(1, math.ceil(fraction * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
 
 
@@ -91,7 +92,8 @@ async def one_round(database_url: str, schema: str | None, users: int, spread: f
                 presses.append(await user.press(callback_data=f"ch:join:{CHALLENGE}", message=listing))
             answers = [await press.wait_answered(timeout=60) for press in presses]
             latencies = [
-                (answer.time - press.record.created) * 1000 for press, answer in zip(presses, answers, strict=True)
+                (answer.time - press.record.created) * 1000
+                for press, answer in zip(presses, answers, strict=True)
             ]
             assert not sim.unanswered_callbacks(), "some presses were never answered"
             assert not sim.violations, sim.violations

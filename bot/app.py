@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from telegram import BotCommand
-from telegram.ext import AIORateLimiter, ApplicationBuilder, BaseRateLimiter, ContextTypes, Defaults
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
 from bot.context import BotData, HackbotApplication, HackbotContext, Services
+from bot.delivery.sender import OutboxSender
+from bot.delivery.throttle import TelegramThrottle
 from bot.i18n import Catalog
 from bot.lifecycle import run_shutdown, run_startup
 from bot.settings import Settings
@@ -24,15 +26,6 @@ log = logging.getLogger(__name__)
 
 # Shown first in Telegram's "/" menu; every other `commands.*` catalog key follows alphabetically.
 _FIRST_COMMANDS = ["start", "help", "profile"]
-
-
-def _rate_limiter() -> BaseRateLimiter[Any]:
-    """The one throttle every request goes through (falls back to PTB's until ours is available)."""
-    try:
-        from bot.delivery.throttle import TelegramThrottle
-    except ImportError:  # pragma: no cover - only while the delivery package is being built
-        return AIORateLimiter()
-    return TelegramThrottle()
 
 
 def build_application(
@@ -56,12 +49,13 @@ def build_application(
         .defaults(Defaults(parse_mode="HTML", tzinfo=event.tz))
         .context_types(context_types)
         .concurrent_updates(PerUserUpdateProcessor(64))
-        .rate_limiter(_rate_limiter())
+        .rate_limiter(TelegramThrottle())
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build(),
     )
+    services.sender = OutboxSender(application.bot, db, clock=clock)
     application.bot_data.services = services
     handlers.register(application)
     return application
@@ -87,13 +81,19 @@ async def _post_init(application: HackbotApplication) -> None:
         commands = [BotCommand(name, catalog.text(lang, f"commands.{name}")) for name in names]
         language_code = None if lang == services.event.default_language else lang
         await application.bot.set_my_commands(commands, language_code=language_code)
+    if services.sender is not None:
+        await services.sender.start()
     await run_startup(application)
     log.info("bot started for event %s", services.event.id)
 
 
 async def _post_stop(application: HackbotApplication) -> None:
-    # Features stop while the bot can still send (the HTTP client closes at shut-down).
+    # Features, then the sender, stop while the bot can still send (its HTTP client closes at
+    # shut-down); requests still waiting in the throttle would fail after that.
     await run_shutdown(application)
+    sender = application.bot_data.services.sender
+    if sender is not None and sender.running:
+        await sender.stop()
 
 
 async def _post_shutdown(application: HackbotApplication) -> None:

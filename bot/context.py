@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from models.base import utcnow
 
 if TYPE_CHECKING:
+    from bot.delivery.sender import OutboxSender
     from bot.i18n import Catalog
     from bot.settings import Settings
     from models.db import Database
@@ -31,8 +32,15 @@ class Services:
     db: Database
     catalog: Catalog
     clock: Callable[[], datetime] = utcnow
+    # The one sender of `outgoing_messages`; set by `build_application` once the bot exists.
+    sender: OutboxSender | None = None
     # Feature modules attach what they own here (the outbox sender, the scheduler...).
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def wake_sender(self) -> None:
+        """Tell the sender that rows were enqueued (call after the enqueuing transaction commits)."""
+        if self.sender is not None:
+            self.sender.wake()
 
     def now(self) -> datetime:
         """The current time, timezone-aware (tests and rehearsals may swap the clock)."""

@@ -22,11 +22,11 @@ same transaction when the change is ours, or within seconds from a periodic job 
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +39,7 @@ from bot.delivery import outbox
 from bot.delivery.sender import OutboxSender
 from bot.i18n import Catalog, Markup, escape
 from bot.lifecycle import on_startup
-from handlers.common import language_for, refuse_stale_button, text
+from handlers.common import label, language_for, refuse_stale_button, text
 from handlers.menu import menu_button
 from handlers.registration import role_label
 from models import challenges as ch
@@ -54,6 +54,7 @@ PREFIX = "ch"
 NOTICE_PURPOSE = "challenges"
 NOTICE_INTERVAL_SECONDS = 2.0
 TEXT_LIMIT = 4096
+TOAST_LIMIT = 200
 # The extras keys: the event the database was last aligned with, and the outbox sender to wake.
 _SYNCED_KEY = "challenges.synced_event"
 _SYNC_LOCK_KEY = "challenges.sync_lock"
@@ -87,23 +88,33 @@ def _date_time(event: EventConfig, at: datetime) -> dict[str, str]:
     return {"date": local.strftime("%d/%m"), "time": local.strftime("%H:%M")}
 
 
-def _picking_refusal(context: HackbotContext, lang: str, status: ch.PickingStatus) -> str:
+@dataclass(frozen=True)
+class _Phrase:
+    """A catalog key and its parameters, rendered as HTML for a message or plain for a callback answer."""
+
+    key: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    def html(self, context: HackbotContext, lang: str) -> str:
+        return text(context, lang, self.key, **self.params)
+
+    def toast(self, context: HackbotContext, lang: str) -> str:
+        """Plain text (callback answers are never parsed as HTML), within Telegram's 200 characters."""
+        plain = label(context, lang, self.key, **self.params)
+        return plain if len(plain) <= TOAST_LIMIT else plain[: TOAST_LIMIT - 1] + "…"
+
+
+def _picking_refusal(event: EventConfig, status: ch.PickingStatus) -> _Phrase:
     """Why joining is not possible now (picking closed), in one short sentence."""
     if status.reason is ch.PickingReason.NOT_YET:
-        return text(
-            context,
-            lang,
-            "challenges.picking_not_yet",
-            **_date_time(context.services.event, status.opens_at),
-        )
+        return _Phrase("challenges.picking_not_yet", dict(_date_time(event, status.opens_at)))
     if status.reason is ch.PickingReason.OVER:
-        return text(context, lang, "challenges.picking_over")
-    return text(context, lang, "challenges.picking_closed")
+        return _Phrase("challenges.picking_over")
+    return _Phrase("challenges.picking_closed")
 
 
-def _button(label: str, data: str) -> InlineKeyboardButton:
-    # Button labels are plain text (no parse mode): undo the catalog's HTML escaping of titles.
-    return InlineKeyboardButton(html.unescape(label), callback_data=data)
+def _button(text_: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text_, callback_data=data)
 
 
 def outbox_sender(services: Services) -> OutboxSender | None:
@@ -133,7 +144,7 @@ async def _active_participant(update: Update, context: HackbotContext) -> Partic
     lang = language_for(context, update, participant)
     key = "common.not_registered" if participant is None else "common.registration_unfinished"
     if update.callback_query is not None:
-        await update.callback_query.answer(text(context, lang, key))
+        await update.callback_query.answer(label(context, lang, key))
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text(context, lang, key))
     return None
@@ -193,10 +204,10 @@ def _notice_text(services: Services, notice: ch.PendingNotice, titles: dict[str,
     previous = title_of(notice.previous_challenge_id) if notice.previous_challenge_id else None
     if notice.kind in (ch.NoticeKind.PROMOTED, ch.NoticeKind.MOVED):
         key = f"challenges.notice_{notice.kind.value}" + ("_from" if previous else "")
-        return catalog.text(lang, key, title=title, previous=previous or ""), catalog.text(
+        return catalog.text(lang, key, title=title, previous=previous or ""), catalog.label(
             lang, "challenges.button_my_team"
         )
-    return catalog.text(lang, f"challenges.notice_{notice.kind.value}", title=title), catalog.text(
+    return catalog.text(lang, f"challenges.notice_{notice.kind.value}", title=title), catalog.label(
         lang, "challenges.button_see_challenges"
     )
 
@@ -208,7 +219,7 @@ async def queue_notices(session: AsyncSession, services: Services) -> int:
         return 0
     titles = await ch.stored_titles(session, [n.challenge_id for n in notices])
     for notice in notices:
-        message, label = _notice_text(services, notice, titles)
+        message, button = _notice_text(services, notice, titles)
         callback = "ch:team" if notice.kind in (ch.NoticeKind.PROMOTED, ch.NoticeKind.MOVED) else "ch:list"
         await outbox.enqueue(
             session,
@@ -217,9 +228,7 @@ async def queue_notices(session: AsyncSession, services: Services) -> int:
             payload={
                 "text": message,
                 "parse_mode": "HTML",
-                "reply_markup": {
-                    "inline_keyboard": [[{"text": html.unescape(label), "callback_data": callback}]]
-                },
+                "reply_markup": {"inline_keyboard": [[{"text": button, "callback_data": callback}]]},
             },
             dedupe_key=f"ch:notice:{notice.id}",
             purpose=NOTICE_PURPOSE,
@@ -297,7 +306,7 @@ def _list_view(
         )
     full_items, short_items, buttons = [], [], []
     if person.challenge_id is not None:
-        buttons.append([_button(text(context, lang, "challenges.button_my_team"), "ch:team")])
+        buttons.append([_button(label(context, lang, "challenges.button_my_team"), "ch:team")])
     for challenge in event.challenges:
         counts = all_counts.get(challenge.id) or ch.ChallengeCounts(
             challenge.id, 0, challenge.capacity, challenge.capacity, 0, False
@@ -323,7 +332,7 @@ def _list_view(
         buttons.append(
             [
                 _button(
-                    text(
+                    label(
                         context,
                         lang,
                         f"challenges.{key}",
@@ -385,15 +394,15 @@ def _card_view(
     is_waiting = person.waiting_for == challenge_id
     if is_member:
         status_lines.append(text(context, lang, "challenges.card_member"))
-        buttons.append([_button(text(context, lang, "challenges.button_my_team"), "ch:team")])
+        buttons.append([_button(label(context, lang, "challenges.button_my_team"), "ch:team")])
         if picking.is_open and event.team_picking.allow_changes:
             buttons.append(
-                [_button(text(context, lang, "challenges.button_leave"), f"ch:leave:{challenge_id}")]
+                [_button(label(context, lang, "challenges.button_leave"), f"ch:leave:{challenge_id}")]
             )
     elif is_waiting:
         status_lines.append(text(context, lang, "challenges.card_waiting_you", position=person.position))
         buttons.append(
-            [_button(text(context, lang, "challenges.button_unwait"), f"ch:unwait:{challenge_id}")]
+            [_button(label(context, lang, "challenges.button_unwait"), f"ch:unwait:{challenge_id}")]
         )
     else:
         if person.challenge_id is not None:
@@ -406,22 +415,22 @@ def _card_view(
                 )
             )
         if not picking.is_open:
-            status_lines.append(_picking_refusal(context, lang, picking))
+            status_lines.append(_picking_refusal(event, picking).html(context, lang))
         elif counts.is_full:
             status_lines.append(text(context, lang, "challenges.card_full"))
         if picking.is_open:
             if person.challenge_id is not None:
-                label = "button_switch"
+                key = "button_switch"
             elif counts.is_full:
-                label = "button_wait"
+                key = "button_wait"
             else:
-                label = "button_join"
-            buttons.append([_button(text(context, lang, f"challenges.{label}"), f"ch:join:{challenge_id}")])
+                key = "button_join"
+            buttons.append([_button(label(context, lang, f"challenges.{key}"), f"ch:join:{challenge_id}")])
     if status_lines:
         parts.append("\n".join(status_lines))
     if note:
         parts.append(note)
-    buttons.append([_button(text(context, lang, "challenges.button_all"), "ch:list")])
+    buttons.append([_button(label(context, lang, "challenges.button_all"), "ch:list")])
     return "\n\n".join(parts), InlineKeyboardMarkup(buttons)
 
 
@@ -478,33 +487,26 @@ def _team_view(
     ]
     keyboard = InlineKeyboardMarkup(
         [
-            [_button(text(context, lang, "challenges.button_all"), "ch:list")],
+            [_button(label(context, lang, "challenges.button_all"), "ch:list")],
         ]
     )
     return "\n".join(head) + "\n\n" + "\n".join(body), keyboard
 
 
-def _plain(markup: str) -> str:
-    """A catalog text as plain text for a callback answer (no HTML there), at most 200 characters."""
-    plain = html.unescape(re.sub(r"<[^>]+>", "", markup))
-    return plain if len(plain) <= 200 else plain[:199] + "…"
-
-
-def _result_text(context: HackbotContext, lang: str, result: ch.JoinResult) -> str:
-    event = context.services.event
+def _result_phrase(event: EventConfig, lang: str, result: ch.JoinResult) -> _Phrase:
     title = _title(event, lang, result.challenge_id)
     previous = _title(event, lang, result.previous) if result.previous else ""
     outcome = result.outcome
     if outcome is ch.JoinOutcome.JOINED:
-        return text(context, lang, "challenges.joined", title=title)
+        return _Phrase("challenges.joined", {"title": title})
     if outcome is ch.JoinOutcome.SWITCHED:
-        return text(context, lang, "challenges.switched", title=title, previous=previous)
+        return _Phrase("challenges.switched", {"title": title, "previous": previous})
     if outcome is ch.JoinOutcome.WAITLISTED:
         key = "challenges.waitlisted_keep" if result.previous else "challenges.waitlisted"
-        return text(context, lang, key, title=title, previous=previous, position=result.position)
+        return _Phrase(key, {"title": title, "previous": previous, "position": result.position})
     if outcome is ch.JoinOutcome.ALREADY_WAITING:
-        return text(context, lang, "challenges.already_waiting", position=result.position)
-    return text(context, lang, "challenges.already_member")
+        return _Phrase("challenges.already_waiting", {"position": result.position})
+    return _Phrase("challenges.already_member")
 
 
 # ---- participants: list, card, team -------------------------------------------------------------
@@ -553,7 +555,7 @@ async def _team_message(
 
 def _no_team_view(context: HackbotContext, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     return text(context, lang, "challenges.no_team"), InlineKeyboardMarkup(
-        [[_button(text(context, lang, "challenges.button_see_challenges"), "ch:list")]]
+        [[_button(label(context, lang, "challenges.button_see_challenges"), "ch:list")]]
     )
 
 
@@ -568,9 +570,20 @@ async def show_challenges(update: Update, context: HackbotContext) -> None:
     await message.reply_text(body, reply_markup=keyboard)
 
 
-async def _join(update: Update, context: HackbotContext, participant: Participant, challenge_id: str) -> None:
+async def _answer(update: Update, context: HackbotContext, lang: str, phrase: _Phrase | None = None) -> None:
     query = update.callback_query
     assert query is not None
+    await query.answer(phrase.toast(context, lang) if phrase is not None else None)
+
+
+def _closed_phrase(event: EventConfig, picking: ch.PickingStatus) -> _Phrase:
+    """Why a team change is refused: picking closed, or changes not allowed by the event."""
+    if not picking.is_open:
+        return _picking_refusal(event, picking)
+    return _Phrase("challenges.changes_not_allowed")
+
+
+async def _join(update: Update, context: HackbotContext, participant: Participant, challenge_id: str) -> None:
     services = context.services
     event = services.event
     lang = participant.language
@@ -579,7 +592,7 @@ async def _join(update: Update, context: HackbotContext, participant: Participan
         picking = await ch.current_picking_status(session, event.team_picking_window, now)
         result = await ch.join(session, participant.id, challenge_id, now) if picking.is_open else None
     if result is None:
-        await query.answer(_plain(_picking_refusal(context, lang, picking)))
+        await _answer(update, context, lang, _picking_refusal(event, picking))
         await _show_card(update, context, participant, challenge_id)
         return
     if result.outcome is ch.JoinOutcome.UNKNOWN:
@@ -588,9 +601,9 @@ async def _join(update: Update, context: HackbotContext, participant: Participan
     if result.outcome is ch.JoinOutcome.NEEDS_SWITCH:
         assert result.previous is not None
         if not event.team_picking.allow_changes:
-            await query.answer(_plain(text(context, lang, "challenges.changes_not_allowed")))
+            await _answer(update, context, lang, _Phrase("challenges.changes_not_allowed"))
             return
-        await query.answer()
+        await _answer(update, context, lang)
         question = text(
             context,
             lang,
@@ -602,71 +615,63 @@ async def _join(update: Update, context: HackbotContext, participant: Participan
             [
                 [
                     _button(
-                        text(context, lang, "challenges.button_confirm_switch"),
+                        label(context, lang, "challenges.button_confirm_switch"),
                         f"ch:sw:{result.previous}:{challenge_id}",
                     )
                 ],
-                [_button(text(context, lang, "challenges.button_stay"), f"ch:card:{challenge_id}")],
+                [_button(label(context, lang, "challenges.button_stay"), f"ch:card:{challenge_id}")],
             ]
         )
         await _edit(update, question, keyboard)
         return
-    note = _result_text(context, lang, result)
-    await query.answer(_plain(note))
-    await _show_card(update, context, participant, challenge_id, note)
+    phrase = _result_phrase(event, lang, result)
+    await _answer(update, context, lang, phrase)
+    await _show_card(update, context, participant, challenge_id, phrase.html(context, lang))
 
 
 async def _switch(
     update: Update, context: HackbotContext, participant: Participant, from_id: str, to_id: str
 ) -> None:
-    query = update.callback_query
-    assert query is not None
     services = context.services
+    event = services.event
     lang = participant.language
     now = services.now()
     queued = 0
+    result = None
     async with services.db.transaction() as session:
-        picking = await ch.current_picking_status(session, services.event.team_picking_window, now)
-        result = None
-        if picking.is_open and services.event.team_picking.allow_changes:
+        picking = await ch.current_picking_status(session, event.team_picking_window, now)
+        if picking.is_open and event.team_picking.allow_changes:
             result = await ch.switch(session, participant.id, from_id, to_id, now)
             queued = await queue_notices(session, services)
-    if result is None:
-        refusal = (
-            _picking_refusal(context, lang, picking)
-            if not picking.is_open
-            else text(context, lang, "challenges.changes_not_allowed")
-        )
-        await query.answer(_plain(refusal))
-        await _show_card(update, context, participant, to_id)
-        return
     if queued:
         wake_sender(services)
+    if result is None:
+        await _answer(update, context, lang, _closed_phrase(event, picking))
+        await _show_card(update, context, participant, to_id)
+        return
     if result.outcome in (ch.JoinOutcome.STALE, ch.JoinOutcome.UNKNOWN):
         await refuse_stale_button(update, context)
         await _show_card(update, context, participant, to_id)
         return
-    note = _result_text(context, lang, result)
-    await query.answer(_plain(note))
-    await _show_card(update, context, participant, to_id, note)
+    phrase = _result_phrase(event, lang, result)
+    await _answer(update, context, lang, phrase)
+    await _show_card(update, context, participant, to_id, phrase.html(context, lang))
 
 
 async def _ask_leave(
     update: Update, context: HackbotContext, participant: Participant, challenge_id: str
 ) -> None:
-    query = update.callback_query
-    assert query is not None
     lang = participant.language
     async with context.services.db.read() as session:
         person = await ch.status_of(session, participant.id)
     if person.challenge_id != challenge_id:
         await refuse_stale_button(update, context)
         return
-    await query.answer()
+    await _answer(update, context, lang)
     keyboard = InlineKeyboardMarkup(
         [
-            [_button(text(context, lang, "challenges.button_confirm_leave"), f"ch:leaveok:{challenge_id}")],
-            [_button(text(context, lang, "challenges.button_stay"), f"ch:card:{challenge_id}")],
+            [_button(label(context, lang, "challenges.button_confirm_leave"), f"ch:leaveok:{challenge_id}")],
+            [_button(label(context, lang, "challenges.button_stay"), f"ch:card:{challenge_id}")],
         ]
     )
     title = _title(context.services.event, lang, challenge_id)
@@ -676,44 +681,35 @@ async def _ask_leave(
 async def _leave(
     update: Update, context: HackbotContext, participant: Participant, challenge_id: str
 ) -> None:
-    query = update.callback_query
-    assert query is not None
     services = context.services
+    event = services.event
     lang = participant.language
     now = services.now()
-    left = False
+    left: bool | None = None
     queued = 0
     async with services.db.transaction() as session:
-        picking = await ch.current_picking_status(session, services.event.team_picking_window, now)
-        allowed = picking.is_open and services.event.team_picking.allow_changes
-        if allowed:
+        picking = await ch.current_picking_status(session, event.team_picking_window, now)
+        if picking.is_open and event.team_picking.allow_changes:
             left = await ch.leave(session, participant.id, challenge_id, now)
             queued = await queue_notices(session, services)
     if queued:
         wake_sender(services)
-    if not allowed:
-        refusal = (
-            _picking_refusal(context, lang, picking)
-            if not picking.is_open
-            else text(context, lang, "challenges.changes_not_allowed")
-        )
-        await query.answer(_plain(refusal))
+    if left is None:
+        await _answer(update, context, lang, _closed_phrase(event, picking))
         await _show_card(update, context, participant, challenge_id)
         return
     if not left:
         await refuse_stale_button(update, context)
         await _show_card(update, context, participant, challenge_id)
         return
-    note = text(context, lang, "challenges.left", title=_title(services.event, lang, challenge_id))
-    await query.answer(_plain(note))
-    await _show_card(update, context, participant, challenge_id, note)
+    phrase = _Phrase("challenges.left", {"title": _title(event, lang, challenge_id)})
+    await _answer(update, context, lang, phrase)
+    await _show_card(update, context, participant, challenge_id, phrase.html(context, lang))
 
 
 async def _unwait(
     update: Update, context: HackbotContext, participant: Participant, challenge_id: str
 ) -> None:
-    query = update.callback_query
-    assert query is not None
     lang = participant.language
     async with context.services.db.transaction() as session:
         left = await ch.leave_waitlist(session, participant.id, challenge_id)
@@ -721,11 +717,11 @@ async def _unwait(
         await refuse_stale_button(update, context)
         await _show_card(update, context, participant, challenge_id)
         return
-    note = text(
-        context, lang, "challenges.left_waitlist", title=_title(context.services.event, lang, challenge_id)
+    phrase = _Phrase(
+        "challenges.left_waitlist", {"title": _title(context.services.event, lang, challenge_id)}
     )
-    await query.answer(_plain(note))
-    await _show_card(update, context, participant, challenge_id, note)
+    await _answer(update, context, lang, phrase)
+    await _show_card(update, context, participant, challenge_id, phrase.html(context, lang))
 
 
 def _valid_callback(event: EventConfig, data: str | None) -> tuple[str, str | None, str | None] | None:

@@ -68,6 +68,9 @@ TICK_SECONDS = 5.0
 EARLY_TOLERANCE = dt.timedelta(seconds=1)
 """A job firing earlier than this before its time (the wall clock went back) is rescheduled."""
 
+SUSTAINED_RATE_FACTOR = 0.95
+"""Share of the throttle's rate the sender sustains over a batch (see `ProgrammeEngine.rate`)."""
+
 EXTRAS_KEY = "programme"
 SENDER_KEY = "outbox_sender"
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -233,10 +236,15 @@ class ProgrammeEngine:
 
     @property
     def rate(self) -> float:
-        """Messages a second the throttle lets through (what a batch's spread is computed with)."""
+        """Messages a second a batch really leaves at (what its spread around the due time uses).
+
+        The throttle allows `global_per_second` (29); claiming and recording each row costs a little,
+        so about 95% of that is measured end to end (27.6/s for 100 rows through the simulator).
+        """
         limiter = getattr(self.application.bot, "rate_limiter", None)
         limits = getattr(limiter, "limits", None)
-        return limits.global_per_second if isinstance(limits, RateLimits) else RateLimits().global_per_second
+        allowed = limits.global_per_second if isinstance(limits, RateLimits) else RateLimits().global_per_second
+        return allowed * SUSTAINED_RATE_FACTOR
 
     def _wake_sender(self) -> None:
         sender = outbox_sender(self.services)

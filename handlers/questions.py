@@ -689,6 +689,29 @@ def _notice_hook(services: Services) -> Callable[[AsyncSession, OutgoingMessage]
     return hook
 
 
+# -- finding the ticket behind a reply ---------------------------------------------------------
+
+# A reply can arrive before the sender has recorded which ticket the replied-to message carries
+# (the request returned, its result transaction is not committed yet): wait that long at most.
+MAPPING_WAIT_SECONDS = 3.0
+
+
+async def find_ticket(
+    services: Services, chat_id: int, message_id: int, *, from_bot: bool
+) -> q.TicketRef | None:
+    """The ticket behind a replied-to message; for the bot's own messages, waits for a pending mapping."""
+    deadline = monotonic() + MAPPING_WAIT_SECONDS
+    while True:
+        async with services.db.read() as session:
+            ref = await q.ticket_for_message(session, chat_id, message_id)
+            if ref is not None or not from_bot:
+                return ref
+            pending = await q.sending_to(session, chat_id)
+        if not pending or monotonic() > deadline:
+            return None
+        await asyncio.sleep(0.05)
+
+
 # -- forum topics ------------------------------------------------------------------------------
 
 
@@ -888,10 +911,12 @@ async def on_private_reply(update: Update, context: HackbotContext) -> None:
     if message is None or user is None or message.reply_to_message is None:
         return
     services = context.services
+    reply = message.reply_to_message
+    from_bot = reply.from_user is not None and reply.from_user.id == context.bot.id
+    ref = await find_ticket(services, message.chat_id, reply.message_id, from_bot=from_bot)
+    ticket = ref.ticket if ref is not None else None
     async with services.db.read() as session:
         participant = await registration.get_participant(session, user.id)
-        ref = await q.ticket_for_message(session, message.chat_id, message.reply_to_message.message_id)
-        ticket = ref.ticket if ref is not None else None
     if (
         participant is None
         or ticket is None

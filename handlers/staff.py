@@ -41,6 +41,7 @@ from handlers.questions import (
     enqueue_relay,
     enqueue_staff_notice,
     ensure_hooks,
+    find_ticket,
     monotonic,
     plain,
     resolve_thread,
@@ -200,12 +201,12 @@ async def on_staff_reply(update: Update, context: HackbotContext) -> None:
     reply = message.reply_to_message
     assert reply is not None
     services = context.services
-    async with services.db.read() as session:
-        ref = await q.ticket_for_message(session, message.chat_id, reply.message_id)
+    from_bot = reply.from_user is not None and reply.from_user.id == context.bot.id
+    ref = await find_ticket(services, message.chat_id, reply.message_id, from_bot=from_bot)
     if ref is None:
         # Staff talk among themselves by replying to each other: that stays in the group. A reply
         # to one of the bot's other messages is a mistake worth pointing out.
-        if reply.from_user is not None and reply.from_user.id == context.bot.id:
+        if from_bot:
             await message.reply_text(_staff_text(services, "questions.not_a_ticket"))
         return
     if not await is_staff(context, user.id):

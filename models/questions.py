@@ -511,11 +511,10 @@ async def link_message(
 
 
 async def ticket_for_message(session: AsyncSession, chat_id: int, message_id: int) -> TicketRef | None:
-    """The ticket a Telegram message belongs to, if any.
+    """The ticket a Telegram message belongs to, if any (read-only).
 
-    Falls back to the outbox (the row that sent it) when the mapping was not recorded yet, e.g. a
-    message sent in the instant between a restart and the registration of the result hooks; the
-    mapping is then written, so the fallback is taken once.
+    Falls back to the outbox (the row that sent it) when the mapping was not recorded, e.g. for a
+    message sent in the instant between a restart and the registration of the result hooks.
     """
     link = await session.scalar(
         select(QuestionLink).where(QuestionLink.chat_id == chat_id, QuestionLink.message_id == message_id)
@@ -554,10 +553,21 @@ async def ticket_for_message(session: AsyncSession, chat_id: int, message_id: in
     if post_id is None and kind is LinkKind.RELAY:
         first = await first_post(session, ticket_id)
         post_id = first.id if first is not None else None
-    await link_message(
-        session, chat_id=chat_id, message_id=message_id, ticket_id=ticket_id, kind=kind, post_id=post_id
-    )
     return TicketRef(ticket, post_id, kind)
+
+
+async def sending_to(session: AsyncSession, chat_id: int) -> bool:
+    """Whether one of our messages to this chat is being sent (its mapping is not recorded yet)."""
+    found = await session.scalar(
+        select(OutgoingMessage.id)
+        .where(
+            OutgoingMessage.chat_id == chat_id,
+            OutgoingMessage.state == OutboxState.SENDING,
+            OutgoingMessage.purpose.in_([*STAFF_TICKET_PURPOSES, PURPOSE_ANSWER]),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def staff_message_from_outbox(session: AsyncSession, ticket: QuestionTicket) -> int | None:

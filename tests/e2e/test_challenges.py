@@ -7,8 +7,6 @@ chat with /defis, as Telegram only lets a bot write to people who wrote to it fi
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +18,7 @@ from models.db import Database
 from models.outbox import OutgoingMessage
 from models.participant import Participant, ParticipantStatus
 from schedule.config import EventConfig, Facilitator, TeamPicking
-from simulator import SimCallbackQuery, Simulator, SimMessage, SimUser
+from simulator import SimCallbackQuery, SimMessage, Simulator, SimUser
 from tests.support.harness import bundled_event, running_bot
 
 CAP12 = "benevolat"  # capacity 12 in the bundled event
@@ -31,7 +29,9 @@ STALE = "plus valable"
 def open_event(**changes: Any) -> EventConfig:
     """The bundled event with team picking open now."""
     now = utcnow()
-    changes.setdefault("team_picking", TeamPicking(opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=1)))
+    changes.setdefault(
+        "team_picking", TeamPicking(opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=1))
+    )
     return bundled_event(**changes)
 
 
@@ -86,16 +86,9 @@ async def open_list(user: SimUser) -> SimMessage:
     return await user.wait_for_message(lambda m: "Les défis" in m.text or "The challenges" in m.text)
 
 
-async def answer_of(press: SimCallbackQuery, timeout: float = 10.0) -> str:
-    answered = await press.wait_answered(timeout)
+async def answer_of(press: SimCallbackQuery, wait: float = 10.0) -> str:
+    answered = await press.wait_answered(wait)
     return answered.text or ""
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 def has_button(message: SimMessage, label: str) -> bool:
@@ -164,7 +157,9 @@ async def test_thirty_join_at_once_then_one_leaves(sim: Simulator, db: Database)
         )
         answers = await asyncio.gather(*(answer_of(press) for press in presses))
         joined = [user for user, text in zip(people, answers, strict=True) if "vous avez rejoint" in text]
-        waiting = {user: text for user, text in zip(people, answers, strict=True) if "liste d'attente" in text}
+        waiting = {
+            user: text for user, text in zip(people, answers, strict=True) if "liste d'attente" in text
+        }
         assert len(joined) == 12 and len(waiting) == 18
 
         state = await counts(db, CAP12)
@@ -194,7 +189,9 @@ async def test_thirty_join_at_once_then_one_leaves(sim: Simulator, db: Database)
         assert (await status(db, leaver)).challenge_id is None
         assert (await counts(db, CAP12)).members == 12
         # Nobody else was told anything.
-        assert not any("Une place s'est libérée" in m.text for u in people if u is not first for m in u.messages)
+        assert not any(
+            "Une place s'est libérée" in m.text for u in people if u is not first for m in u.messages
+        )
 
 
 async def test_switching_asks_once_and_old_confirmations_are_stale(sim: Simulator, db: Database) -> None:
@@ -214,9 +211,7 @@ async def test_switching_asks_once_and_old_confirmations_are_stale(sim: Simulato
         assert (await status(db, user)).challenge_id == OTHER
         assert ((await counts(db, CAP12)).members, (await counts(db, OTHER)).members) == (0, 1)
 
-        stale = await answer_of(
-            await user.press(callback_data=f"ch:sw:{CAP12}:{OTHER}", message=listing)
-        )
+        stale = await answer_of(await user.press(callback_data=f"ch:sw:{CAP12}:{OTHER}", message=listing))
         assert "déjà dans cette équipe" in stale
         back = await answer_of(await user.press(callback_data=f"ch:sw:{CAP12}:{CAP12}", message=listing))
         assert STALE in back
@@ -231,7 +226,8 @@ async def test_picking_window_and_organiser_switches(sim: Simulator, db: Databas
     await seed(db, [user])
     opens = utcnow() + timedelta(days=1)
     event = bundled_event(
-        organisers=[organiser.id], team_picking=TeamPicking(opens_at=opens, closes_at=opens + timedelta(days=1))
+        organisers=[organiser.id],
+        team_picking=TeamPicking(opens_at=opens, closes_at=opens + timedelta(days=1)),
     )
     async with running_bot(sim, db, event):
         listing = await open_list(user)
@@ -262,7 +258,7 @@ async def test_picking_window_and_organiser_switches(sim: Simulator, db: Databas
 
 
 async def test_organiser_overview_moves_and_capacities(sim: Simulator, db: Database) -> None:
-    """/equipes flags unbalanced teams; /deplacer moves and tells; /capacite lowers without kicking, raises and promotes."""
+    """/equipes flags unbalanced teams; /deplacer moves and tells; /capacite never kicks anyone out."""
     organiser = sim.add_user(first_name="Orga", language_code="fr")
     students = [sim.add_user(first_name=f"Etu{i}", language_code="fr") for i in range(3)]
     resident = sim.add_user(first_name="Habib", language_code="fr")
@@ -283,7 +279,9 @@ async def test_organiser_overview_moves_and_capacities(sim: Simulator, db: Datab
         assert "équipe vide" in overview.text and "Sans équipe : 2" in overview.text
 
         await organiser.send_text(f"/deplacer Habib {CAP12}")
-        await organiser.wait_for_message(lambda m: "est complet (3/3)" in m.text and f"/capacite {CAP12} 4" in m.text)
+        await organiser.wait_for_message(
+            lambda m: "est complet (3/3)" in m.text and f"/capacite {CAP12} 4" in m.text
+        )
         await organiser.send_text(f"/deplacer Etu0 {OTHER}")
         await organiser.wait_for_message(lambda m: "Etu0 est maintenant dans" in m.text)
         notice = await students[0].wait_for_message(lambda m: "vous a déplacé·e" in m.text, timeout=10)
@@ -350,7 +348,9 @@ async def test_forget_frees_the_place_for_the_first_waiting(sim: Simulator, db: 
         member_list = await open_list(member)
         waiting_list = await open_list(waiting)
         await answer_of(await member.press(callback_data=f"ch:join:{CAP12}", message=member_list))
-        assert "n°1" in await answer_of(await waiting.press(callback_data=f"ch:join:{CAP12}", message=waiting_list))
+        assert "n°1" in await answer_of(
+            await waiting.press(callback_data=f"ch:join:{CAP12}", message=waiting_list)
+        )
         await member.send_text("/forget")
         await member.wait_for_message(lambda m: "Effacer" in m.text)
         await member.press("🗑 Oui, tout effacer")
@@ -378,22 +378,28 @@ async def test_removed_challenge_members_are_asked_to_pick_again(sim: Simulator,
             notice = await user.wait_for_message(lambda m: "a été retiré" in m.text, timeout=10)
             assert "Mettre en relation bénévoles et besoins" in notice.text
             assert has_button(notice, "🧩 Voir les défis")
-            assert STALE in await answer_of(await user.press(callback_data=f"ch:join:{CAP12}", message=listing))
+            assert STALE in await answer_of(
+                await user.press(callback_data=f"ch:join:{CAP12}", message=listing)
+            )
             assert (await status(second, user)).challenge_id is None
             async with second.read() as session:
-                rows = list(await session.scalars(select(OutgoingMessage).where(OutgoingMessage.chat_id == user.id)))
+                rows = list(
+                    await session.scalars(select(OutgoingMessage).where(OutgoingMessage.chat_id == user.id))
+                )
             assert len(rows) == 1  # told once
     finally:
         await second.dispose()
 
 
 async def test_facilitators_see_their_roster(sim: Simulator, db: Database) -> None:
-    """/monequipe: the facilitator's team with first names and roles; others get their own team or a refusal."""
+    """/monequipe: a facilitator's team with first names and roles; others get their team or a refusal."""
     facilitator = sim.add_user(first_name="Lucie", language_code="fr")
     member = sim.add_user(first_name="Mo", language_code="fr")
     stranger = sim.add_user(first_name="Xavier", language_code="fr")
     await seed(db, [member], role="volunteer")
-    event = with_challenge(open_event(), CAP12, facilitators=[Facilitator(name="Lucie", telegram_id=facilitator.id)])
+    event = with_challenge(
+        open_event(), CAP12, facilitators=[Facilitator(name="Lucie", telegram_id=facilitator.id)]
+    )
     async with running_bot(sim, db, event):
         listing = await open_list(member)
         await answer_of(await member.press(callback_data=f"ch:join:{CAP12}", message=listing))
@@ -416,7 +422,7 @@ async def test_a_hundred_taps_within_a_second_all_get_an_answer(sim: Simulator, 
         for user, listing in zip(people, lists, strict=True):
             presses.append(await user.press(callback_data=f"ch:join:{CAP12}", message=listing))
             await asyncio.sleep(0.009)  # 100 taps spread over about one second
-        answers = await asyncio.gather(*(answer_of(press, timeout=20) for press in presses))
+        answers = await asyncio.gather(*(answer_of(press, wait=20) for press in presses))
         assert sum("vous avez rejoint" in a for a in answers) == 12
         assert sum("liste d'attente" in a for a in answers) == 88
         assert sim.unanswered_callbacks() == []

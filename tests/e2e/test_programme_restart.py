@@ -1,0 +1,102 @@
+"""The real `hackbot run --rehearse-at ...` process, killed with SIGKILL between two reminders.
+
+The bot runs as a subprocess against the in-process simulator; after the first reminder has reached
+everyone it is killed without warning and started again. Everyone still gets the second reminder, and
+nobody gets either of them twice: the database, not the scheduler, knows what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from models.base import utcnow
+from models.db import Database
+from models.outbox import OutboxState, OutgoingMessage
+from models.programme import BatchState, NotificationBatch
+from simulator import Simulator
+from tests.e2e.test_programme_support import Inbox, registered_people, title_of
+from tests.support.harness import BOT_TOKEN
+from tests.unit.programme.events import Item, event_data, write_event
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_bot(sim: Simulator, env: dict[str, str], rehearse_at: dt.datetime, log: Path) -> subprocess.Popen[bytes]:
+    """`python -m bot run --rehearse-at ...` with the test's database and event file."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--rehearse-at", rehearse_at.isoformat()],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            **env,
+            "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+            "TELEGRAM_API_URL": sim.base_url,
+            "LOG_LEVEL": "INFO",
+        },
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def stop(process: subprocess.Popen[bytes], sig: int) -> None:
+    process.send_signal(sig)
+    for _ in range(200):
+        if process.poll() is not None:
+            return
+        await asyncio.sleep(0.05)
+    process.kill()
+    process.wait()
+
+
+async def test_sigkill_between_two_reminders_neither_duplicates_nor_loses(
+    sim: Simulator, db: Database, tmp_path: Path, test_database
+) -> None:
+    """20 people get the first reminder, the bot is SIGKILLed and restarted, all get the second once."""
+    people = await registered_people(sim, db, 22, opted_out=2)
+    concerned = people[:20]
+    path = write_event(
+        tmp_path / "event.yaml",
+        event_data(
+            [
+                Item("opening", 0, 70, reminder=0),
+                Item("first", 70, 85, reminder=1),  # reminder due 10 s after the start
+                Item("second", 85, 110, reminder=1),  # reminder due 25 s after the start
+            ]
+        ),
+    )
+    env = {**test_database.env(), "EVENT_CONFIG": str(path)}
+    rehearse_at = utcnow() + dt.timedelta(seconds=5)
+    log = tmp_path / "bot.log"
+    inbox = Inbox().listen(sim)
+    process = start_bot(sim, env, rehearse_at, log)
+    try:
+        await inbox.wait_for(title_of("first"), len(concerned), 30)
+        await stop(process, signal.SIGKILL)
+        assert process.returncode == -signal.SIGKILL
+        process = start_bot(sim, env, rehearse_at, log)
+        await inbox.wait_for(title_of("second"), len(concerned), 30)
+        await asyncio.sleep(1.5)  # anything sent twice would arrive now
+    finally:
+        await stop(process, signal.SIGTERM)
+    output = log.read_text(errors="replace")
+    assert "Traceback" not in output, output[-3000:]
+
+    expected = {person.id: 1 for person in concerned}
+    assert inbox.count_by_chat(title_of("first")) == expected
+    assert inbox.count_by_chat(title_of("second")) == expected
+    async with db.read() as session:
+        batches = {b.subject_id: b for b in await session.scalars(select(NotificationBatch))}
+        rows = list(await session.scalars(select(OutgoingMessage).where(OutgoingMessage.purpose.like("prog.%"))))
+    assert {k: (b.state, b.recipients) for k, b in batches.items()} == {
+        "first": (BatchState.DONE, 20),
+        "second": (BatchState.DONE, 20),
+    }
+    assert len(rows) == 40 and all(r.state is OutboxState.SENT and not r.in_doubt for r in rows)
