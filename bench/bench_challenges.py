@@ -69,7 +69,7 @@ async def one_round(database_url: str, schema: str | None, users: int, spread: f
                 display_name=user.first_name,
                 language="fr",
                 role="resident",
-                consent_version="v1",
+                consent_version=event.privacy.version,
                 consent_given_at=now,
                 registered_at=now,
                 status=ParticipantStatus.ACTIVE,

@@ -23,8 +23,11 @@ from handlers import (
 )
 
 # Group numbers: cross-cutting checks first, then the features.
-GROUP_DEDUPLICATE = -2
-GROUP_CHAT_FILTER = -1
+# A TypeHandler(Update) matches everything and PTB runs one handler per group, so each
+# cross-cutting check needs its own group.
+GROUP_DEDUPLICATE = -3
+GROUP_CHAT_FILTER = -2
+GROUP_CONSENT = -1
 GROUP_FEATURES = 0
 
 
@@ -33,6 +36,7 @@ def register(application: HackbotApplication) -> None:
     catalog = application.bot_data.services.catalog
     application.add_handler(TypeHandler(Update, common.drop_duplicate_updates), group=GROUP_DEDUPLICATE)
     application.add_handler(TypeHandler(Update, common.ignore_foreign_chats), group=GROUP_CHAT_FILTER)
+    application.add_handler(TypeHandler(Update, registration.require_current_consent), group=GROUP_CONSENT)
 
     feature_handlers = [
         *registration.handlers(),

@@ -36,7 +36,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import HackbotApplication, HackbotContext, Services
 from bot.delivery import outbox
-from bot.delivery.sender import OutboxSender
 from bot.i18n import Catalog, Markup, escape
 from bot.lifecycle import on_startup
 from handlers.common import label, language_for, refuse_stale_button, text
@@ -55,10 +54,9 @@ NOTICE_PURPOSE = "challenges"
 NOTICE_INTERVAL_SECONDS = 2.0
 TEXT_LIMIT = 4096
 TOAST_LIMIT = 200
-# The extras keys: the event the database was last aligned with, and the outbox sender to wake.
+# The extras keys: the event the database was last aligned with, and the lock around aligning.
 _SYNCED_KEY = "challenges.synced_event"
 _SYNC_LOCK_KEY = "challenges.sync_lock"
-SENDER_KEY = "outbox_sender"
 
 _ID = r"[a-z0-9][a-z0-9-]{0,19}"
 _CALLBACK = re.compile(rf"^ch:(?P<action>[a-z]+)(?::(?P<a>{_ID}))?(?::(?P<b>{_ID}))?$")
@@ -117,21 +115,6 @@ def _button(text_: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text_, callback_data=data)
 
 
-def outbox_sender(services: Services) -> OutboxSender | None:
-    """The application's one outbox sender, wherever the delivery wiring put it."""
-    sender = getattr(services, "sender", None) or services.extras.get(SENDER_KEY)
-    if isinstance(sender, OutboxSender):
-        return sender
-    return next((value for value in services.extras.values() if isinstance(value, OutboxSender)), None)
-
-
-def wake_sender(services: Services) -> None:
-    """After a commit that queued notices: let them leave now (they wait for the sender otherwise)."""
-    sender = outbox_sender(services)
-    if sender is not None:
-        sender.wake()
-
-
 async def _active_participant(update: Update, context: HackbotContext) -> Participant | None:
     """The registered participant behind this update, or None after telling them to /start."""
     user = update.effective_user
@@ -186,7 +169,7 @@ async def ensure_synced(services: Services) -> None:
         services.extras[_SYNCED_KEY] = event
     if told or queued:
         log.info("challenges synced with the event file: %d notice(s) queued", queued)
-        wake_sender(services)
+        services.wake_sender()
 
 
 def _notice_text(services: Services, notice: ch.PendingNotice, titles: dict[str, str]) -> tuple[str, str]:
@@ -250,7 +233,7 @@ async def _deliver_notices_job(context: HackbotContext) -> None:
     async with services.db.transaction() as session:
         queued = await queue_notices(session, services)
     if queued:
-        wake_sender(services)
+        services.wake_sender()
 
 
 @on_startup
@@ -274,7 +257,7 @@ async def _deliver_notices_job_once(services: Services) -> None:
     async with services.db.transaction() as session:
         queued = await queue_notices(session, services)
     if queued:
-        wake_sender(services)
+        services.wake_sender()
 
 
 # ---- rendering -----------------------------------------------------------------------------------
@@ -644,7 +627,7 @@ async def _switch(
             result = await ch.switch(session, participant.id, from_id, to_id, now)
             queued = await queue_notices(session, services)
     if queued:
-        wake_sender(services)
+        services.wake_sender()
     if result is None:
         await _answer(update, context, lang, _closed_phrase(event, picking))
         await _show_card(update, context, participant, to_id)
@@ -693,7 +676,7 @@ async def _leave(
             left = await ch.leave(session, participant.id, challenge_id, now)
             queued = await queue_notices(session, services)
     if queued:
-        wake_sender(services)
+        services.wake_sender()
     if left is None:
         await _answer(update, context, lang, _closed_phrase(event, picking))
         await _show_card(update, context, participant, challenge_id)
@@ -992,7 +975,7 @@ async def move_participant(update: Update, context: HackbotContext) -> None:
         await message.reply_text("\n".join(lines))
         return
     if queued:
-        wake_sender(services)
+        services.wake_sender()
     assert counts is not None
     person = found[0]
     title = _title(event, lang, challenge_id)
@@ -1047,7 +1030,7 @@ async def change_capacity(update: Update, context: HackbotContext) -> None:
         queued = await queue_notices(session, services)
         counts = await ch.counts_of(session, challenge_id)
     if queued:
-        wake_sender(services)
+        services.wake_sender()
     assert counts is not None
     log.info("update %s: capacity of %s set to %d", update.update_id, challenge_id, capacity)
     lines = [

@@ -11,7 +11,7 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import HackbotContext
 from handlers.common import label, language_for, refuse_stale_button, text
@@ -154,6 +154,39 @@ async def start(update: Update, context: HackbotContext) -> None:
         text(context, participant.language, "registration.welcome_back", name=participant.display_name),
         reply_markup=menu_keyboard(context.services.catalog, participant.language),
     )
+
+
+async def require_current_consent(update: object, context: HackbotContext) -> None:
+    """Ask again for consent when the privacy notice changed since the person agreed.
+
+    Runs before the features (group -1) for private chats: until they agree to the new notice,
+    only the notice's own buttons (and /forget, /mydata) go through.
+    """
+    if not isinstance(update, Update) or update.effective_user is None or update.effective_chat is None:
+        return
+    if update.effective_chat.type != "private":
+        return
+    query = update.callback_query
+    if query is not None and (query.data or "").startswith(("reg:", "forget:")):
+        return
+    message = update.effective_message
+    if message is not None and (message.text or "").split(" ")[0] in {"/forget", "/mydata"}:
+        return
+    async with context.services.db.read() as session:
+        participant = await registration.get_participant(session, update.effective_user.id)
+    version = context.services.event.privacy.version
+    if participant is None or participant.consent_version == version:
+        return
+    lang = participant.language
+    log.info("update %s: consent to notice %s requested again", update.update_id, version)
+    if query is not None:
+        await query.answer()
+    await context.bot.send_message(
+        participant.telegram_id,
+        _welcome_and_notice(context, lang),
+        reply_markup=_consent_keyboard(context, lang),
+    )
+    raise ApplicationHandlerStop
 
 
 async def _edit_or_ignore(

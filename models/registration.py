@@ -59,9 +59,16 @@ async def give_consent(
     consent_version: str,
     now: datetime | None = None,
 ) -> Participant:
-    """Record consent and start registration; pressing "I agree" twice keeps the first record."""
+    """Record consent and start registration.
+
+    Pressing "I agree" twice keeps the first record; agreeing to a newer notice (the organisers
+    changed `privacy.version`) records the new version and time.
+    """
     existing = await get_participant(session, telegram_id)
     if existing is not None:
+        if existing.consent_version != consent_version:
+            existing.consent_version = consent_version
+            existing.consent_given_at = now or utcnow()
         return existing
     participant = Participant(
         telegram_id=telegram_id,

@@ -24,6 +24,7 @@ from tests.support.harness import bundled_event, running_bot
 CAP12 = "benevolat"  # capacity 12 in the bundled event
 OTHER = "reservation"  # capacity 16
 STALE = "plus valable"
+CONSENT_VERSION = bundled_event().privacy.version  # seeded people agreed to the current notice
 
 
 def open_event(**changes: Any) -> EventConfig:
@@ -51,7 +52,7 @@ async def seed(db: Database, users: list[SimUser], role: str = "resident", lang:
                 display_name=user.first_name,
                 language=lang,
                 role=role,
-                consent_version="v1",
+                consent_version=CONSENT_VERSION,
                 consent_given_at=now,
                 registered_at=now,
                 status=ParticipantStatus.ACTIVE,
@@ -98,9 +99,11 @@ def has_button(message: SimMessage, label: str) -> bool:
 async def test_browse_join_and_see_the_team(sim: Simulator, db: Database) -> None:
     """List → card → Join → team page with first names and roles (no usernames)."""
     amina = sim.add_user(first_name="Amina", username="amina_secret", language_code="fr")
-    bob = sim.add_user(first_name="Bob", language_code="fr")
+    bob = sim.add_user(first_name="Bob <b>&", language_code="fr")
+    jo = sim.add_user(first_name="Jo", language_code="en")
     await seed(db, [amina])
     await seed(db, [bob], role="student")
+    await seed(db, [jo], role="staff", lang="en")
     async with running_bot(sim, db, open_event()):
         await bob.send_text("/start")  # opens the chat; gets the menu
         await bob.wait_for_message()
@@ -128,7 +131,7 @@ async def test_browse_join_and_see_the_team(sim: Simulator, db: Database) -> Non
         await amina.press("👥 Mon équipe")
         team = await amina.wait_for_edit(listing, lambda m: "Votre équipe" in m.text)
         assert "Lucie (exemple)" in team.text and "Table 4" in team.text
-        assert "• Amina — Habitant·e" in team.text and "• Bob — Étudiant·e" in team.text
+        assert "• Amina — Habitant·e" in team.text and "• Bob <b>& — Étudiant·e" in team.text
         assert "amina_secret" not in team.text
         assert (await status(db, amina)).challenge_id == CAP12
         assert (await counts(db, CAP12)).members == 2
@@ -137,6 +140,16 @@ async def test_browse_join_and_see_the_team(sim: Simulator, db: Database) -> Non
         again = await answer_of(await amina.press(callback_data=f"ch:join:{CAP12}", message=listing))
         assert "déjà dans cette équipe" in again
         assert (await counts(db, CAP12)).members == 2
+
+        jo_list = await open_list(jo)
+        assert "The challenges" in jo_list.text and "2 / 12 places" in jo_list.text
+        await jo.press("Matching volunteers with needs · 2/12")
+        await jo.wait_for_edit(jo_list, lambda m: has_button(m, "✅ Join this challenge"))
+        assert "you joined" in await answer_of(await jo.press("✅ Join this challenge"))
+        await jo.wait_for_edit(jo_list, lambda m: "You are in this team" in m.text)
+        await jo.press("👥 My team")
+        team = await jo.wait_for_edit(jo_list, lambda m: "Your team" in m.text)
+        assert "• Bob <b>& — Student" in team.text and "• Jo — Social-centre staff" in team.text
 
         await amina.send_text("/mydata")
         mydata = await amina.wait_for_message(lambda m: "Ce que je garde" in m.text)

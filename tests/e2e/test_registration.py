@@ -282,3 +282,23 @@ async def test_privacy_commands_work_for_strangers(sim: Simulator, db: Database,
         await user.send_text(command)
         reply = await user.wait_for_message(lambda m: bool(m.text))
         assert "rien" in reply.text or "/start" in reply.text
+
+
+@pytest.mark.allow_rate_limited  # a restart in the middle, see test_registration_survives_a_restart
+async def test_a_new_privacy_notice_is_accepted_again(sim: Simulator, db: Database) -> None:
+    """When the notice version changes, a registered person must agree again before going on."""
+    user = sim.add_user(first_name="Inès", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await register(user, agree="✅ J'accepte", keep="Garder « Inès »", role="Habitant·e")
+        await user.wait_for_message(lambda m: "inscrit" in m.text)
+    old = bundled_event()
+    new_event = old.model_copy(update={"privacy": old.privacy.model_copy(update={"version": "2026-11-29"})})
+    async with running_bot(sim, db, new_event):
+        await user.send_text("/help")
+        notice = await user.wait_for_message(lambda m: "Vos données" in m.text)
+        assert "✅ J'accepte" in notice.button_texts
+        await user.press("✅ J'accepte", message=notice)
+        await user.send_text("/help")
+        await user.wait_for_message(lambda m: "Aide" in m.text)
+    row = await participant_row(db, user.id)
+    assert row is not None and row.consent_version == "2026-11-29" and row.status is ParticipantStatus.ACTIVE

@@ -1,0 +1,174 @@
+"""Benchmark: one reminder to 1,000 people through the real bot, the simulator at 50 ms of latency.
+
+The whole hackbot application runs against the local Bot API simulator with Telegram's flood limits
+on. 1,000 registered participants (created in the database; they started the bot earlier) and a
+rehearsed programme whose one reminder falls due about 25 s after the bot starts. We measure, from
+the simulator's record of arriving messages:
+
+- the delivery time: first to last arrival, against the floor set by Telegram's 30 messages a second
+  (1,000 / 30 = 33.3 s); target: within 10 % of the floor;
+- where the deliveries fall around the due time (the batch is released half its sending time early);
+- 429 answers received (target 0), duplicates (target 0), people missed (target 0).
+
+    .venv/bin/python bench/bench_reminders.py [--recipients 1000] [--latency 0.05] [--rounds 1]
+    .venv/bin/python bench/bench_reminders.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+from models.base import utcnow  # noqa: E402
+from models.db import Database  # noqa: E402
+from models.migrate import upgrade  # noqa: E402
+from models.participant import Participant, ParticipantStatus  # noqa: E402
+from models.programme import NotificationBatch  # noqa: E402
+from simulator import Simulator  # noqa: E402
+from tests.support.harness import BOT_TOKEN, BOT_USERNAME, running_bot  # noqa: E402
+from tests.unit.programme.events import Item, build_event  # noqa: E402
+
+FLOOR_RATE = 30.0  # Telegram's documented limit, messages a second
+TITLE = "Titre talk"
+
+
+@dataclass
+class Outcome:
+    recipients: int
+    delivered: int
+    duplicates: int
+    missed: int
+    rate_limited: int
+    first_offset: float  # seconds from the due time (negative: before)
+    last_offset: float
+    median_offset: float
+    span: float  # first to last arrival
+    fanout_lead: float  # how long before the due time the batch was turned into outbox rows
+
+
+async def one_round(database_url: str, schema: str | None, recipients: int, latency: float) -> Outcome:
+    await upgrade(database_url, schema=schema)
+    db = Database(database_url, schema=schema)
+    sim = Simulator(latency=latency, rate_limits=True)
+    sim.add_bot(token=BOT_TOKEN, username=BOT_USERNAME, first_name="Hackbot")
+    await sim.start(host="127.0.0.1", port=0)
+    users = [sim.add_user(first_name=f"P{i}", language_code="fr") for i in range(recipients)]
+    now = utcnow()
+    for user in users:
+        user.account.started_bots.add(sim.bot.id)
+    async with db.transaction() as session:
+        session.add_all(
+            Participant(
+                telegram_id=user.id,
+                display_name=user.first_name,
+                language="fr",
+                role="resident",
+                consent_version="v1",
+                consent_given_at=now,
+                registered_at=now,
+                status=ParticipantStatus.ACTIVE,
+            )
+            for user in users
+        )
+    arrivals: dict[int, list[datetime]] = {}
+
+    def record(message, event: str) -> None:
+        if event == "new" and message.from_bot and TITLE in (message.text or ""):
+            arrivals.setdefault(message.chat_id, []).append(utcnow())
+
+    sim.on_message(record)
+    # The reminder of "talk" (1 minute before it starts) falls due 25 s from now.
+    event = build_event([Item("opening", 0, 85, reminder=0), Item("talk", 85, 300, reminder=1)])
+    event = event.shifted_to(utcnow())
+    talk = event.item("talk")
+    assert talk is not None
+    due = talk.start - timedelta(minutes=1)
+    try:
+        async with running_bot(sim, db, event):
+            deadline = due + timedelta(seconds=recipients / 20 + 30)
+            while sum(len(v) for v in arrivals.values()) < recipients and utcnow() < deadline:
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(2)  # duplicates, if any, would arrive now
+        async with db.read() as session:
+            batch = await session.scalar(select(NotificationBatch).where(NotificationBatch.subject_id == "talk"))
+            fanned_at = batch.done_at if batch is not None else None
+    finally:
+        await sim.stop()
+        await db.dispose()
+    times = sorted(t for chat in arrivals.values() for t in chat)
+    offsets = [(t - due).total_seconds() for t in times]
+    return Outcome(
+        recipients=recipients,
+        delivered=len(arrivals),
+        duplicates=sum(len(v) - 1 for v in arrivals.values()),
+        missed=recipients - len(arrivals),
+        rate_limited=len(sim.rate_limited),
+        first_offset=offsets[0] if offsets else float("nan"),
+        last_offset=offsets[-1] if offsets else float("nan"),
+        median_offset=statistics.median(offsets) if offsets else float("nan"),
+        span=(times[-1] - times[0]).total_seconds() if times else float("nan"),
+        fanout_lead=(due - fanned_at).total_seconds() if fanned_at else float("nan"),
+    )
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.05, help="simulated network latency, seconds")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: a SQLite file)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    floor = args.recipients / FLOOR_RATE
+    print(f"{args.recipients} recipients, simulator latency {args.latency * 1000:.0f} ms, rate limits on")
+    print(f"floor at {FLOOR_RATE:.0f} msg/s: {floor:.1f} s; target: within 10 % ({floor * 1.1:.1f} s)")
+    ok = True
+    for index in range(args.rounds):
+        with tempfile.TemporaryDirectory() as folder:
+            schema = None
+            url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+            admin = None
+            if args.database_url:
+                schema = f"bench_{uuid.uuid4().hex[:10]}"
+                admin = create_async_engine(args.database_url, isolation_level="AUTOCOMMIT")
+                async with admin.connect() as connection:
+                    await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            try:
+                result = await one_round(url, schema, args.recipients, args.latency)
+            finally:
+                if admin is not None:
+                    async with admin.connect() as connection:
+                        await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                    await admin.dispose()
+        ratio = result.span / floor
+        print(
+            f"round {index + 1}: delivered {result.delivered}/{result.recipients} in {result.span:.1f} s "
+            f"({ratio:.1%} of the floor, {result.delivered / result.span:.1f} msg/s); "
+            f"429s {result.rate_limited}; duplicates {result.duplicates}; missed {result.missed}"
+        )
+        print(
+            f"  around the due time: first {result.first_offset:+.1f} s, median {result.median_offset:+.1f} s, "
+            f"last {result.last_offset:+.1f} s; batch turned into outbox rows {result.fanout_lead:.1f} s ahead"
+        )
+        ok = ok and ratio <= 1.10 and not result.rate_limited and not result.duplicates and not result.missed
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
