@@ -1,4 +1,5 @@
-# Two commands for a newcomer: `make run` (set up and run the bot) and `make test` (set up and test).
+# Two commands for a newcomer: `make run` (set up and run the bot, or its rehearsal without a token)
+# and `make test` (set up and test).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,8 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# With a bot token (environment or .env) the real bot; without one, the rehearsal in a browser.
 run: $(STAMP)
-	$(BIN)/hackbot run
+	@if $(BIN)/python -c 'import sys; from bot.settings import load_settings as s; \
+	t = s().telegram_bot_token; sys.exit(0 if t and t.get_secret_value().strip() else 1)' 2>/dev/null; \
+	then $(BIN)/hackbot run; \
+	else echo "No TELEGRAM_BOT_TOKEN: starting the rehearsal (hackbot demo)."; $(BIN)/hackbot demo; fi
 
 simulator: $(STAMP)
 	$(BIN)/hackbot simulator
@@ -23,7 +28,7 @@ check-config: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check bot handlers models schedule simulator
+	$(BIN)/ruff format --check bot handlers models schedule simulator web
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

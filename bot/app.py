@@ -34,14 +34,17 @@ def build_application(
     *,
     database: Database | None = None,
     clock: Callable[[], datetime] = utcnow,
+    webhook: bool = False,
 ) -> HackbotApplication:
-    """Wire the application; nothing touches the network until it is initialised."""
+    """Wire the application; nothing touches the network until it is initialised.
+
+    `webhook=True`: no PTB updater; our web server (`web.server`) puts updates on the update queue.
+    """
     catalog = Catalog.load(default_language=event.default_language)
     db = database or Database(settings.database_url, schema=settings.database_schema)
     services = Services(settings=settings, event=event, db=db, catalog=catalog, clock=clock)
     context_types = ContextTypes(context=HackbotContext, bot_data=BotData)
-    application = cast(
-        HackbotApplication,
+    builder = (
         ApplicationBuilder()
         .token(settings.bot_token())
         .base_url(settings.bot_api_base_url)
@@ -53,8 +56,10 @@ def build_application(
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
-        .build(),
     )
+    if webhook:
+        builder = builder.updater(None)
+    application = cast(HackbotApplication, builder.build())
     services.sender = OutboxSender(application.bot, db, clock=clock)
     application.bot_data.services = services
     handlers.register(application)

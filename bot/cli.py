@@ -1,4 +1,4 @@
-"""Command line: `hackbot run | check-config | db upgrade | simulator` (also `python -m bot`)."""
+"""Command line: `hackbot run | check-config | db upgrade | simulator | demo` (also `python -m bot`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import OFFICIAL_API_URL, Settings, SettingsError, load_settings
 from schedule.config import EventConfig
 from schedule.loader import ConfigError, load_event_config
 
@@ -84,16 +84,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     event = _load_event(settings.event_config, rehearse_at)
     if rehearse_at is not None:
         log.info("rehearsal: programme shifted to start at %s", event.start.isoformat())
-    return run_bot(settings, event)
+    return run_bot(settings, event, webhook=bool(getattr(args, "webhook", False)) or settings.webhook_mode)
 
 
-def run_bot(settings: Settings, event: EventConfig) -> int:
-    """Migrate the database, then poll Telegram until interrupted."""
+def run_bot(settings: Settings, event: EventConfig, *, webhook: bool = False) -> int:
+    """Migrate the database, then poll Telegram (or receive webhooks) until interrupted.
+
+    The web server (dashboard, `/healthz`, and in webhook mode the webhook) runs alongside.
+    """
     from bot.app import build_application
     from models.migrate import upgrade_sync
+    from web.server import attach
 
+    if webhook and not settings.webhook_url and settings.telegram_api_url == OFFICIAL_API_URL:
+        raise SettingsError(
+            "WEBHOOK_URL is not set: webhook mode needs the public HTTPS address Telegram posts to"
+        )
     upgrade_sync(settings.database_url, schema=settings.database_schema)
+    if webhook:
+        from web.runner import run_webhook
+
+        run_webhook(settings, event)
+        return EXIT_OK
     application = build_application(settings, event)
+    if settings.dashboard_enabled:
+        attach(application, webhook=False)
     application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
     return EXIT_OK
 
@@ -114,6 +129,33 @@ def cmd_simulator(args: argparse.Namespace) -> int:
     return simulator_main(args.simulator_args)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Rehearse the event in a browser: the bot, a simulated Telegram and a web chat (no token needed)."""
+    import asyncio
+
+    from bot.demo import DemoError, run_demo
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    event = load_event_config(args.event or settings.event_config)
+    starts_in = timedelta(minutes=args.starts_in) if args.starts_in is not None else None
+    try:
+        asyncio.run(
+            run_demo(
+                settings,
+                event,
+                host=args.host,
+                port=args.port,
+                starts_in=starts_in,
+                from_item=args.from_item,
+                out=sys.stdout,
+            )
+        )
+    except DemoError as exc:
+        return _fail(str(exc))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `hackbot` argument parser."""
     parser = argparse.ArgumentParser(
@@ -127,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_parse_rehearsal_time,
         default=None,
         help="shift the programme so that it starts at this moment (event timezone if none given)",
+    )
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates by webhook (WEBHOOK_URL, WEBHOOK_SECRET) instead of long polling",
     )
     run.set_defaults(handler=cmd_run)
 
@@ -144,6 +191,24 @@ def build_parser() -> argparse.ArgumentParser:
     sim = commands.add_parser("simulator", help="run the local Bot API simulator", add_help=False)
     sim.add_argument("simulator_args", nargs=argparse.REMAINDER)
     sim.set_defaults(handler=cmd_simulator)
+
+    demo = commands.add_parser(
+        "demo", help="rehearse the event in a browser, without Telegram (bot + simulator + web chat)"
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8088, help="port of the page (default 8088; busy: any)")
+    demo.add_argument(
+        "--starts-in",
+        type=float,
+        default=None,
+        metavar="MINUTES",
+        help="start the programme in this many minutes (default: its first reminder 3 minutes from now)",
+    )
+    demo.add_argument(
+        "--from", dest="from_item", default=None, metavar="ITEM", help="rehearse from this programme item id"
+    )
+    demo.add_argument("--event", type=Path, default=None, help="event file (default: EVENT_CONFIG)")
+    demo.set_defaults(handler=cmd_demo)
     return parser
 
 

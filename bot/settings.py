@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
+    # Receive updates by webhook instead of long polling (same as `hackbot run --webhook`).
+    webhook_mode: bool = False
+    # The organisers' dashboard (served by the same web server, in polling and webhook mode alike),
+    # and the public base URL of that server for sign-in links (default: http://WEB_HOST:WEB_PORT).
+    dashboard_enabled: bool = True
+    dashboard_url: str | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -10,8 +10,10 @@ from telegram.ext import CallbackQueryHandler, TypeHandler
 
 from bot.context import HackbotApplication
 from handlers import (
+    broadcasts,
     challenges,
     common,
+    dashboard,
     input,
     meals,
     menu,
@@ -45,9 +47,13 @@ def register(application: HackbotApplication) -> None:
         *programme.handlers(catalog),
         *meals.handlers(catalog),
         *challenges.handlers(catalog),
+        *dashboard.handlers(),
         # Last: its catch-all for private replies hands what is not a ticket on to `input`.
         *staff.handlers(),
-        *questions.handlers(catalog),
+        *questions.handlers(application.bot_data.services),
+        # After every feature: its private-message handler takes an organiser's announcement draft
+        # input and hands everything else on to `input` (the fallback below would have).
+        *broadcasts.handlers(catalog),
     ]
     application.add_handlers(feature_handlers, group=GROUP_FEATURES)
 

@@ -49,7 +49,6 @@ from schedule.config import EventConfig
 
 log = logging.getLogger(__name__)
 
-PREFIX = "ch"
 NOTICE_PURPOSE = "challenges"
 NOTICE_INTERVAL_SECONDS = 2.0
 TEXT_LIMIT = 4096
@@ -220,13 +219,7 @@ async def queue_notices(session: AsyncSession, services: Services) -> int:
     return len(notices)
 
 
-async def _deliver_notices_job(context: HackbotContext) -> None:
-    """Periodic: follow a reloaded event file; queue notices of transactions that are not ours.
-
-    A place freed by `/forget` is given away inside the erasure transaction of the profile feature.
-    """
-    services = context.services
-    await ensure_synced(services)
+async def _queue_pending_notices(services: Services) -> None:
     async with services.db.read() as session:
         if not await ch.has_notices(session):
             return
@@ -236,12 +229,21 @@ async def _deliver_notices_job(context: HackbotContext) -> None:
         services.wake_sender()
 
 
+async def _deliver_notices_job(context: HackbotContext) -> None:
+    """Periodic: follow a reloaded event file; queue notices of transactions that are not ours.
+
+    A place freed by `/forget` is given away inside the erasure transaction of the profile feature.
+    """
+    await ensure_synced(context.services)
+    await _queue_pending_notices(context.services)
+
+
 @on_startup
 async def _start(application: HackbotApplication) -> None:
     """Align the database with the event file, queue leftover notices, start the notice job."""
     services = application.bot_data.services
     await ensure_synced(services)
-    await _deliver_notices_job_once(services)
+    await _queue_pending_notices(services)
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             _deliver_notices_job,
@@ -251,13 +253,6 @@ async def _start(application: HackbotApplication) -> None:
         )
     else:  # pragma: no cover - the job-queue extra is a dependency
         log.warning("no job queue: notices after /forget wait for the next team change")
-
-
-async def _deliver_notices_job_once(services: Services) -> None:
-    async with services.db.transaction() as session:
-        queued = await queue_notices(session, services)
-    if queued:
-        services.wake_sender()
 
 
 # ---- rendering -----------------------------------------------------------------------------------

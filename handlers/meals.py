@@ -13,6 +13,7 @@ Callback data: `meal:show:<meal id>`, `meal:go:<meal id>`, `meal:no:<meal id>`, 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -139,7 +140,10 @@ def _card(
         previous = ordered[index - 1]
         navigation.append(
             InlineKeyboardButton(
-                catalog.text(lang, "meals.button_previous", meal=previous.name.get(lang, default)),
+                # Button labels are plain text: undo the catalog's escaping of the meal's name.
+                html.unescape(
+                    catalog.text(lang, "meals.button_previous", meal=previous.name.get(lang, default))
+                ),
                 callback_data=f"meal:show:{previous.id}",
             )
         )
@@ -147,7 +151,9 @@ def _card(
         following = ordered[index + 1]
         navigation.append(
             InlineKeyboardButton(
-                catalog.text(lang, "meals.button_next", meal=following.name.get(lang, default)),
+                html.unescape(
+                    catalog.text(lang, "meals.button_next", meal=following.name.get(lang, default))
+                ),
                 callback_data=f"meal:show:{following.id}",
             )
         )

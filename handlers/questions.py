@@ -95,18 +95,15 @@ def runtime(services: Services) -> QuestionsRuntime:
 
 
 def outbox_sender(services: Services) -> OutboxSender | None:
-    """The one outbox sender, wherever the delivery wiring put it in `services.extras`."""
-    for value in services.extras.values():
-        if isinstance(value, OutboxSender):
-            return value
-    return None
+    """The one outbox sender (`services.sender`)."""
+    return services.sender
 
 
 def wake_sender(services: Services) -> None:
-    """After a commit that queued messages: let them leave now (and make sure our hooks are on)."""
+    """After a commit that queued messages: let them leave now."""
     sender = outbox_sender(services)
     if sender is None:
-        log.warning("questions: no outbox sender running; messages stay queued")
+        log.warning("questions: no outbox sender; messages stay queued")
         return
     ensure_hooks(services, sender)
     sender.wake()
@@ -387,8 +384,15 @@ def _content(post: QuestionPost) -> Content:
     return Content(post.kind, post.text, post.source_chat_id, post.source_message_id)
 
 
+async def repair_staff_message(session: AsyncSession, ticket: QuestionTicket) -> None:
+    """Fill in the ticket's staff message from the outbox if its result hook was missed."""
+    if ticket.staff_message_id is None:
+        ticket.staff_message_id = await q.staff_message_from_outbox(session, ticket)
+
+
 async def enqueue_header_edit(session: AsyncSession, services: Services, ticket: QuestionTicket) -> None:
     """Show the ticket's new state (claimed, answered, resolved) on its staff message."""
+    await repair_staff_message(session, ticket)
     if ticket.staff_message_id is None or ticket.staff_chat_id is None or ticket.erased:
         return
     asker = await session.get(Participant, ticket.asker_id) if ticket.asker_id is not None else None
@@ -432,6 +436,7 @@ async def enqueue_followup(
     chat_id = ticket.staff_chat_id or services.event.staff_chat_id
     if chat_id is None:
         return
+    await repair_staff_message(session, ticket)
     lang = services.event.default_language
     head = services.catalog.text(
         lang, "questions.followup_header", number=ticket.id, who=who(services, ticket, asker, lang)
@@ -497,6 +502,7 @@ async def enqueue_staff_notice(
     chat_id = ticket.staff_chat_id or services.event.staff_chat_id
     if chat_id is None:
         return
+    await repair_staff_message(session, ticket)
     target = reply_to if reply_to is not None else ticket.staff_message_id
     await outbox.enqueue(
         session,
@@ -703,12 +709,12 @@ async def find_ticket(
     deadline = monotonic() + MAPPING_WAIT_SECONDS
     while True:
         async with services.db.read() as session:
+            # "Pending?" first: a row seen sending before the lookup cannot have been recorded
+            # unseen (on PostgreSQL each statement sees the latest commits).
+            pending = from_bot and await q.sending_to(session, chat_id)
             ref = await q.ticket_for_message(session, chat_id, message_id)
-            if ref is not None or not from_bot:
-                return ref
-            pending = await q.sending_to(session, chat_id)
-        if not pending or monotonic() > deadline:
-            return None
+        if ref is not None or not pending or monotonic() > deadline:
+            return ref
         await asyncio.sleep(0.05)
 
 
@@ -794,6 +800,11 @@ async def ask(update: Update, context: HackbotContext) -> None:
         return
     services = context.services
     lang = participant.language
+    inline = message.text.split(maxsplit=1)[1].strip() if context.args and message.text else ""
+    if inline:
+        # "/question where is room 3?": the question is already there (one write, not two).
+        await _receive(update, context, participant, anonymous=False, text_override=inline)
+        return
     async with services.db.transaction() as session:
         current = await registration.get_participant(session, participant.telegram_id)
         if current is None:
@@ -804,14 +815,6 @@ async def ask(update: Update, context: HackbotContext) -> None:
     if muted is not None:
         await message.reply_text(text(context, lang, "questions.muted", until=_until(services, muted.until)))
         return
-    if context.args and message.text:
-        # "/question where is room 3?": the question is already there.
-        question = (
-            message.text.split(maxsplit=1)[1].strip() if len(message.text.split(maxsplit=1)) > 1 else ""
-        )
-        if question:
-            await _receive(update, context, current, anonymous=False, text_override=question)
-            return
     await message.reply_text(
         text(context, lang, "questions.ask_prompt"),
         reply_markup=_prompt_keyboard(context, lang, anonymous=False),
@@ -1045,8 +1048,14 @@ def resolved_keyboard(catalog: Catalog, lang: str, ticket_id: int) -> dict[str, 
     ).to_dict()
 
 
-def handlers(catalog: Catalog) -> list[BaseHandler[Update, HackbotContext, None]]:
-    """Participant-side handlers (the staff group side is `handlers.staff.handlers`)."""
+def handlers(services: Services) -> list[BaseHandler[Update, HackbotContext, None]]:
+    """Participant-side handlers (the staff group side is `handlers.staff.handlers`).
+
+    Also puts our result hooks on the sender now, before it starts: a relay sent right after a
+    restart then has its mapping recorded like any other.
+    """
+    ensure_hooks(services)
+    catalog = services.catalog
     private = filters.ChatType.PRIVATE
     return [
         MessageHandler(menu_button(catalog, "question"), ask),

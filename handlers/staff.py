@@ -128,6 +128,10 @@ async def on_ticket_button(update: Update, context: HackbotContext) -> None:
     now = services.now()
     async with services.db.transaction() as session:
         ticket = await q.get_ticket(session, ticket_id, for_update=True)
+        if ticket is not None and ticket.staff_message_id is None:
+            # The buttons are on the ticket's message: pressed before the sender recorded it.
+            ticket.staff_chat_id = query.message.chat.id
+            ticket.staff_message_id = query.message.message_id
         if ticket is None:
             answer, alert = None, False
         elif parts[1] == "claim":

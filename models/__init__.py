@@ -3,7 +3,17 @@
 Importing this package imports every model module, so `Base.metadata` is complete for Alembic.
 """
 
-from models import challenges, meals, outbox, participant, programme, questions
+from models import broadcasts, challenges, dashboard, meals, outbox, participant, programme, questions
 from models.base import Base
 
-__all__ = ["Base", "challenges", "meals", "outbox", "participant", "programme", "questions"]
+__all__ = [
+    "Base",
+    "broadcasts",
+    "challenges",
+    "dashboard",
+    "meals",
+    "outbox",
+    "participant",
+    "programme",
+    "questions",
+]

@@ -57,6 +57,8 @@ class OutgoingMessage(TimestampMixin, Base):
     __table_args__ = (
         # The sender's claim query: pending rows by due time.
         Index("ix_outgoing_messages_state_due_at", "state", "due_at"),
+        # Never reuse the id of a deleted row (SQLite would): ids end up in dedupe keys and reports.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

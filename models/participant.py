@@ -40,6 +40,8 @@ class Participant(TimestampMixin, Base):
             "status != 'active' OR (role IS NOT NULL AND registered_at IS NOT NULL)",
             name="active_has_role",
         ),
+        # Never reuse the id of an erased participant (SQLite would): ids appear in dedupe keys.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

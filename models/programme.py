@@ -33,7 +33,6 @@ from models import challenges, meals
 from models.base import Base, BigIntPK, TimestampMixin
 from models.outbox import OutboxState, OutgoingMessage
 from models.participant import Participant, ParticipantStatus
-from models.privacy import register_erasure_hook
 from schedule.config import AUDIENCE_ALL, EventConfig
 from schedule.planner import (
     BatchKind,
@@ -421,11 +420,3 @@ async def cancel_pending_for(session: AsyncSession, chat_id: int, purposes: Sequ
     if not ids:
         return 0
     return await outbox.cancel(session, ids=ids)
-
-
-@register_erasure_hook
-async def _erase(session: AsyncSession, participant: Participant) -> None:
-    # Nothing of ours is about the person except what is queued for them: withdraw it.
-    await cancel_pending_for(
-        session, participant.telegram_id, (PURPOSE_REMINDER, PURPOSE_MEAL, PURPOSE_CHANGE)
-    )

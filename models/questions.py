@@ -39,7 +39,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -594,7 +593,7 @@ async def staff_relay_messages(session: AsyncSession, ticket_ids: Sequence[int])
             QuestionLink.kind.in_([LinkKind.RELAY, LinkKind.NOTICE]),
         )
     )
-    return [(int(chat), int(message)) for chat, message in rows.tuples()]
+    return [(int(chat), int(message)) for chat, message in rows]
 
 
 # -- forum topics ------------------------------------------------------------------------------
@@ -745,17 +744,7 @@ async def _erase(session: AsyncSession, participant: Participant) -> None:
     from bot.delivery import outbox
 
     ids = await forget_asker(session, participant)
-    # Nothing queued for the person (answers, notices) may still reach them after erasure.
-    await session.execute(
-        update(OutgoingMessage)
-        .where(
-            OutgoingMessage.chat_id == participant.telegram_id,
-            OutgoingMessage.state == OutboxState.PENDING,
-            OutgoingMessage.purpose.like("q\\_%", escape="\\"),
-        )
-        .values(state=OutboxState.CANCELLED)
-        .execution_options(synchronize_session=False)
-    )
+    # Rows addressed to the person's own chat are removed by `bot.delivery.outbox`'s erasure hook.
     if not ids:
         return
     for ticket_id in ids:

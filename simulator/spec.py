@@ -93,13 +93,22 @@ class TypeSpec:
     field_map: dict[str, FieldSpec] = field(default_factory=dict, compare=False)
 
 
+# simulator/ -> project root -> its parent, where CI puts a copy of shared/ beside the clone.
+SHARED_SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "telegram-bot-api" / "api.json"
+# A copy shipped with the simulator, for a fresh clone without shared/ (see simulator/bundled/README.md).
+BUNDLED_SPEC = Path(__file__).resolve().parent / "bundled" / "api.json"
+
+
 def default_spec_path() -> Path:
-    """Where ``api.json`` is: ``$TELEGRAM_API_SPEC`` or ``<project>/../shared/telegram-bot-api/api.json``."""
+    """Where ``api.json`` is: ``$TELEGRAM_API_SPEC``, else the shared copy, else the bundled one.
+
+    The shared copy is ``<project>/../shared/telegram-bot-api/api.json``; the bundled one, in
+    ``simulator/bundled/``, is for a fresh clone that has no ``shared/`` beside it.
+    """
     override = os.environ.get("TELEGRAM_API_SPEC")
     if override:
         return Path(override)
-    # simulator/ -> project root -> its parent, where CI puts a copy of shared/ beside the clone.
-    return Path(__file__).resolve().parents[1].parent / "shared" / "telegram-bot-api" / "api.json"
+    return SHARED_SPEC if SHARED_SPEC.is_file() else BUNDLED_SPEC
 
 
 def _describe(value: Any) -> str:

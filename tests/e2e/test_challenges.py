@@ -81,10 +81,12 @@ async def counts(db: Database, challenge_id: str) -> ch.ChallengeCounts:
     return found
 
 
-async def open_list(user: SimUser) -> SimMessage:
-    """/defis: the list of challenges."""
+async def open_list(user: SimUser, wait: float = 20.0) -> SimMessage:
+    """/defis: the list of challenges (100 people at once take a few seconds: 30 messages/s)."""
     await user.send_text("/defis")
-    return await user.wait_for_message(lambda m: "Les défis" in m.text or "The challenges" in m.text)
+    return await user.wait_for_message(
+        lambda m: "Les défis" in m.text or "The challenges" in m.text, timeout=wait
+    )
 
 
 async def answer_of(press: SimCallbackQuery, wait: float = 10.0) -> str:
@@ -440,3 +442,20 @@ async def test_a_hundred_taps_within_a_second_all_get_an_answer(sim: Simulator, 
         assert sum("liste d'attente" in a for a in answers) == 88
         assert sim.unanswered_callbacks() == []
         assert (await counts(db, CAP12)).members == 12
+
+
+async def test_challenge_removed_by_a_reload_is_announced_within_seconds(
+    sim: Simulator, db: Database
+) -> None:
+    """The event file is reloaded without a challenge: its members are told without doing anything."""
+    user = sim.add_user(first_name="Inès", language_code="fr")
+    await seed(db, [user])
+    event = open_event()
+    async with running_bot(sim, db, event) as app:
+        listing = await open_list(user)
+        await answer_of(await user.press(callback_data=f"ch:join:{CAP12}", message=listing))
+        app.bot_data.services.event = event.model_copy(
+            update={"challenges": [c for c in event.challenges if c.id != CAP12]}
+        )
+        await user.wait_for_message(lambda m: "a été retiré" in m.text, timeout=10)
+        assert (await counts(db, CAP12)).removed

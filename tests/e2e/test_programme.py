@@ -44,7 +44,7 @@ def around_now():
 async def test_programme_shows_today_now_and_next_and_other_days(sim: Simulator, db: Database) -> None:
     """Times in the event's timezone, now ▶️ and next ⏭ marked; other days by word or button."""
     (user,) = await registered_people(sim, db, 1)
-    event, now = around_now()
+    event, _ = around_now()
     running = event.item("running")
     assert running is not None
     async with bot_with(sim, db, event):
@@ -61,7 +61,9 @@ async def test_programme_shows_today_now_and_next_and_other_days(sim: Simulator,
         await user.send_text("/programme demain")
         tomorrow = await user.wait_for_message(lambda m: "Titre tomorrow" in m.text)
         assert "Titre running" not in tomorrow.text and "▶️" not in tomorrow.text
-        day_button = next(b.text for row in shown.buttons for b in row if b.callback_data.startswith("prog:day"))
+        day_button = next(
+            b.text for row in shown.buttons for b in row if b.callback_data.startswith("prog:day")
+        )
         await user.press(day_button, message=shown)
         await user.wait_for_edit(shown, lambda m: "Titre tomorrow" in m.text)
         await user.send_text("/programme n'importe quand")

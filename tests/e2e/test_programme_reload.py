@@ -20,8 +20,8 @@ from models.programme import BatchState, NotificationBatch
 from schedule.loader import load_event_config
 from simulator import Simulator
 from tests.e2e.test_programme_support import Inbox, bot_with, registered_people, title_of
-from tests.unit.programme.events import PARIS, Item, MealSpec, event_data, write_event
 from tests.support.harness import settings_for
+from tests.unit.programme.events import PARIS, Item, MealSpec, event_data, write_event
 
 ITEMS = [
     Item("opening", 0, 1800, reminder=0),

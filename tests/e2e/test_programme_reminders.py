@@ -1,14 +1,15 @@
 """Reminders and meal announcements on a rehearsed programme a few seconds from now, through the simulator.
 
 Every concerned participant gets each notification exactly once, within 2 seconds of its due time
-(the rows of a batch are released half their sending time early, so deliveries are centred on the due
-time: about ±1.7 s for 100 people at 29 messages a second); people who opted out get none; a person
+(the rows of a batch are released about half their sending time early, so deliveries are centred on
+the due time: about -1.9 s to +1.7 s for 100 people at 29 messages a second); people who opted out get none; a person
 who blocked the bot is recorded once, without retries; the team item reaches the team only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlalchemy import select
 
@@ -24,6 +25,7 @@ from simulator import Simulator
 from tests.e2e.test_programme_support import Inbox, MovableClock, bot_with, registered_people, title_of
 from tests.unit.programme.events import Item, MealSpec, build_event
 
+log = logging.getLogger(__name__)
 ON_TIME = 2.0  # seconds, either side of the due time
 
 
@@ -91,7 +93,7 @@ async def test_each_notification_reaches_each_concerned_person_once_and_on_time(
     # On time: within 2 seconds of the due time, either side.
     for arrivals, due in ((talk_arrivals, talk_due), (team_arrivals, team_due), (snack_arrivals, snack_due)):
         offsets = [(a.at - due).total_seconds() for a in arrivals]
-        print(f"offsets {min(offsets):+.2f} .. {max(offsets):+.2f} s for {len(offsets)} message(s)")
+        log.info("offsets %+.2f .. %+.2f s for %d message(s)", min(offsets), max(offsets), len(offsets))
         assert max(abs(o) for o in offsets) <= ON_TIME, (min(offsets), max(offsets))
     # Texts: the lead time, the place, the person's diet.
     french = next(a for a in talk_arrivals if a.chat_id == concerned[0].id)

@@ -20,6 +20,7 @@ from schedule.config import EventConfig
 from simulator import Simulator
 from simulator.client import SimMessage, SimUser
 from tests.support.harness import settings_for
+from tests.unit.programme.events import CONSENT_VERSION
 
 
 async def registered_people(
@@ -44,7 +45,7 @@ async def registered_people(
                     display_name=user.first_name,
                     language="fr" if index % 2 == 0 else "en",
                     role="resident",
-                    consent_version="v1",
+                    consent_version=CONSENT_VERSION,
                     consent_given_at=now,
                     registered_at=now,
                     status=ParticipantStatus.ACTIVE,
@@ -74,7 +75,9 @@ class Inbox:
     def listen(self, sim: Simulator) -> Inbox:
         def record(message: SimMessage, event: str) -> None:
             if event == "new" and message.from_bot and message.chat_id > 0:
-                self.arrivals.append(Arrival(message.chat_id, message.text or message.caption or "", utcnow()))
+                self.arrivals.append(
+                    Arrival(message.chat_id, message.text or message.caption or "", utcnow())
+                )
 
         sim.on_message(record)
         return self
@@ -89,11 +92,11 @@ class Inbox:
             counts[arrival.chat_id] = counts.get(arrival.chat_id, 0) + 1
         return counts
 
-    async def wait_for(self, needle: str | Callable[[str], bool], count: int, timeout: float) -> list[Arrival]:
-        """Wait until `count` matching messages arrived (returns them); fail after `timeout` seconds."""
+    async def wait_for(self, needle: str | Callable[[str], bool], count: int, within: float) -> list[Arrival]:
+        """Wait until `count` matching messages arrived (returns them); fail after `within` seconds."""
         import asyncio
 
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             found = self.matching(needle)
             if len(found) >= count:

@@ -38,7 +38,8 @@ def upgrade() -> None:
     sa.CheckConstraint("status != 'active' OR (role IS NOT NULL AND registered_at IS NOT NULL)", name=op.f('ck_participants_active_has_role')),
     sa.CheckConstraint('length(display_name) > 0', name=op.f('ck_participants_display_name_not_empty')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_participants')),
-    sa.UniqueConstraint('telegram_id', name=op.f('uq_participants_telegram_id'))
+    sa.UniqueConstraint('telegram_id', name=op.f('uq_participants_telegram_id')),
+    sqlite_autoincrement=True,
     )
     op.create_table('processed_updates',
     sa.Column('update_id', sa.BigInteger(), autoincrement=False, nullable=False),

@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outgoing_messages")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_outgoing_messages_dedupe_key")),
+        sqlite_autoincrement=True,
     )
     op.create_index(
         "ix_outgoing_messages_state_due_at", "outgoing_messages", ["state", "due_at"], unique=False

@@ -21,6 +21,8 @@ from schedule.loader import BUNDLED_EVENT
 PARIS = ZoneInfo("Europe/Paris")
 BASE = dt.datetime(2030, 1, 10, 9, 0, tzinfo=PARIS)
 _RAW: dict[str, Any] = yaml.safe_load(BUNDLED_EVENT.read_text(encoding="utf-8"))
+CONSENT_VERSION: str = str(_RAW["privacy"]["version"])
+"""The privacy notice version of these events: participants who accepted it are not asked again."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,232 @@
+"""Benchmark: webhook throughput. How many updates per second does the bot handle with p95 < 100 ms?
+
+Runs the real hackbot application in webhook mode (no PTB updater: our aiohttp server receives the
+simulator's POSTs, with the secret header, and puts updates on the update queue) against the local
+Bot API simulator (Telegram's rate limits on), with a fresh SQLite database (or PostgreSQL with
+--database-url).
+
+200 registered participants (created in the database) open their chat first (not measured). Then,
+for each offered rate, every participant presses a button once, the presses spread evenly at that
+rate (the last step, "burst", presses all 200 at once). The button is one the bot no longer knows,
+so each update takes the full path every update takes (webhook POST, JSON parse, update queue,
+duplicate check = one database write, consent check = one read, handler lookup) and ends with one
+Bot API call (answerCallbackQuery), without the 30 messages/s limit of sendMessage muddying the
+figure. Latency: from the update being queued in the simulator to the bot's answer reaching it
+(both recorded by the simulator). Throughput: presses / (last answer - first press).
+
+    .venv/bin/python bench/bench_webhook.py [--users 200] [--rounds 2]
+    .venv/bin/python bench/bench_webhook.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+from models.base import utcnow  # noqa: E402
+from models.db import Database  # noqa: E402
+from models.migrate import upgrade  # noqa: E402
+from models.participant import Participant, ParticipantStatus  # noqa: E402
+from simulator import Simulator  # noqa: E402
+from tests.e2e.webhook_support import running_web_bot  # noqa: E402
+from tests.support.harness import BOT_TOKEN, BOT_USERNAME, bundled_event  # noqa: E402
+
+RATES = [25, 50, 75, 100, 125, 150, 200, 400]  # offered updates per second; then a burst (all at once)
+TARGET_P95_MS = 100.0
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (no interpolation: a value that was actually measured)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass
+class Step:
+    """One offered rate: what came out."""
+
+    offered: float | None  # None: burst
+    p50: float
+    p95: float
+    worst: float
+    achieved: float
+
+
+@contextlib.asynccontextmanager
+async def bot_process(sim: Simulator, database_url: str, schema: str | None) -> AsyncIterator[None]:
+    """`hackbot run --webhook` in its own process (its own CPU, like a real deployment)."""
+    with socket.socket() as probe:  # a free port for the bot's web server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "TELEGRAM_API_URL": sim.base_url,
+        "DATABASE_URL": database_url,
+        "WEB_HOST": "127.0.0.1",
+        "WEB_PORT": str(port),
+        "WEBHOOK_SECRET": "bench-secret",
+        "LOG_LEVEL": "ERROR",
+    }
+    if schema:
+        env["DATABASE_SCHEMA"] = schema
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--webhook", env=env, cwd=str(ROOT)
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while sim.bot.webhook_url is None:
+            if process.returncode is not None or time.monotonic() > deadline:
+                raise RuntimeError("the bot did not register its webhook")
+            await asyncio.sleep(0.1)
+        yield
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                process.kill()
+
+
+async def run(database_url: str, schema: str | None, users: int, *, in_process: bool = False) -> list[Step]:
+    """One fresh database and bot; every rate in turn; returns one step per rate."""
+    await upgrade(database_url, schema=schema)
+    db = Database(database_url, schema=schema)
+    sim = Simulator(rate_limits=True)
+    sim.add_bot(token=BOT_TOKEN, username=BOT_USERNAME, first_name="Hackbot")
+    await sim.start(host="127.0.0.1", port=0)
+    event = bundled_event()
+    now = utcnow()
+    people = [sim.add_user(first_name=f"U{i}", language_code="fr") for i in range(users)]
+    async with db.transaction() as session:
+        session.add_all(
+            Participant(
+                telegram_id=user.id,
+                display_name=user.first_name,
+                language="fr",
+                role="resident",
+                consent_version=event.privacy.version,
+                consent_given_at=now,
+                registered_at=now,
+                status=ParticipantStatus.ACTIVE,
+            )
+            for user in people
+        )
+    steps: list[Step] = []
+    bot = (
+        running_web_bot(sim, db, event, webhook=True)
+        if in_process
+        else bot_process(sim, database_url, schema)
+    )
+    try:
+        async with bot:
+            for user in people:  # open every chat (Telegram's 30 messages/s: a few seconds)
+                await user.send_text("/help")
+            chats = [await user.wait_for_message(lambda m: bool(m.text), timeout=60) for user in people]
+            await asyncio.sleep(1.5)
+            for rate in [*RATES, None]:
+                presses = []
+                start = time.monotonic()
+                for index, (user, message) in enumerate(zip(people, chats, strict=True)):
+                    if rate is not None:
+                        await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
+                    presses.append(
+                        await user.press(callback_data="bench:ping", message=message, wait_answer=False)
+                    )
+                answers = [await press.wait_answered(timeout=60) for press in presses]
+                latencies = [
+                    (answer.time - press.record.created) * 1000
+                    for press, answer in zip(presses, answers, strict=True)
+                ]
+                first = min(press.record.created for press in presses)
+                last = max(answer.time for answer in answers)
+                steps.append(
+                    Step(
+                        rate,
+                        percentile(latencies, 0.5),
+                        percentile(latencies, 0.95),
+                        max(latencies),
+                        len(presses) / max(last - first, 1e-6),
+                    )
+                )
+                await asyncio.sleep(0.5)
+            assert not sim.unanswered_callbacks(), "some presses were never answered"
+            assert not sim.violations, sim.violations
+            assert not sim.rate_limited, sim.rate_limited
+    finally:
+        await sim.stop()
+        await db.dispose()
+    return steps
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the bot in this process (shares one CPU with the simulator)",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    backend = "postgresql" if args.database_url and args.database_url.startswith("postgresql") else "sqlite"
+    best: list[float] = []
+    for round_number in range(1, args.rounds + 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            schema = None
+            admin = None
+            if backend == "postgresql":
+                schema = f"bench_{uuid.uuid4().hex[:10]}"
+                admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+                async with admin.connect() as connection:
+                    await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            try:
+                steps = await run(url, schema, args.users, in_process=args.in_process)
+            finally:
+                if admin is not None:
+                    async with admin.connect() as connection:
+                        await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                    await admin.dispose()
+        print(f"round {round_number} ({backend}, {args.users} participants):")
+        print("  offered/s   achieved/s   p50 ms   p95 ms   max ms")
+        for step in steps:
+            offered = "burst" if step.offered is None else f"{step.offered:g}"
+            figures = f"{step.achieved:10.0f}   {step.p50:6.1f}   {step.p95:6.1f}   {step.worst:6.1f}"
+            print(f"  {offered:>9}   {figures}")
+        good = [step.achieved for step in steps if step.p95 < TARGET_P95_MS]
+        best.append(max(good) if good else 0.0)
+        print(f"  => {best[-1]:.0f} updates/s handled with p95 < {TARGET_P95_MS:g} ms")
+    print(
+        f"{backend}: webhook throughput at p95 < {TARGET_P95_MS:g} ms, {args.users} participants: "
+        f"{min(best):.0f}-{max(best):.0f} updates/s over {args.rounds} round(s)"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

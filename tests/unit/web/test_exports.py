@@ -1,0 +1,45 @@
+"""CSV exports: formula cells neutralised, UTF-8 with BOM, separator by language."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from web.exports import delimiter_for, neutralise, to_csv
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("=SUM(A1:A2)", "'=SUM(A1:A2)"),
+        ("+33 6 12", "'+33 6 12"),
+        ("-1+2", "'-1+2"),
+        ("@cmd", "'@cmd"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Zoé", "Zoé"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (-3, -3),
+        (2.5, 2.5),
+        (None, None),
+    ],
+)
+def test_neutralise(cell, expected):
+    """Only text cells that a spreadsheet would run as a formula get an apostrophe."""
+    assert neutralise(cell) == expected
+
+
+def test_csv_round_trip_with_accents_and_injection():
+    """Accents survive, the BOM is there, dangerous cells come back inert, numbers stay numbers."""
+    body = to_csv(["Prénom", "Nombre"], [["Zoé", 3], ['=HYPERLINK("x")', -1], ["a;b", None]], delimiter=";")
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert rows == [["Prénom", "Nombre"], ["Zoé", "3"], ['\'=HYPERLINK("x")', "-1"], ["a;b", ""]]
+
+
+def test_delimiter_follows_language():
+    """French spreadsheets split on semicolons."""
+    assert delimiter_for("fr") == ";" and delimiter_for("en") == ","
