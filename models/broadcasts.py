@@ -48,8 +48,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+# A module import: `bot.delivery.outbox` imports `models`, so its names are read at call time.
 from bot.delivery import outbox
-from bot.delivery.outbox import NewMessage
 from models.base import Base, BigIntPK, TimestampMixin
 from models.challenges import ChallengeMember
 from models.meals import MealAnswer
@@ -564,7 +564,7 @@ async def confirm_draft(
     await outbox.enqueue_many(
         session,
         [
-            NewMessage(
+            outbox.NewMessage(
                 chat_id=chat_id,
                 method=method,
                 payload=payload,
@@ -867,7 +867,7 @@ async def edit_everywhere(
     for index, (chat_id, message_id) in enumerate(copies):
         method, payload = content.edit(message_id, html)
         rows.append(
-            NewMessage(
+            outbox.NewMessage(
                 chat_id=chat_id,
                 method=method,
                 payload=payload,
@@ -904,7 +904,7 @@ async def delete_everywhere(
     await outbox.enqueue_many(
         session,
         [
-            NewMessage(
+            outbox.NewMessage(
                 chat_id=chat_id,
                 method=OutboxMethod.DELETE_MESSAGE.value,
                 payload={"message_id": message_id},

@@ -1,20 +1,30 @@
-"""A 500-recipient announcement survives SIGKILL at random points: nobody lost, at most one duplicate per kill.
+"""A 500-recipient announcement killed with SIGKILL at random points: nobody lost, duplicates accounted for.
 
 The real `python -m bot run` process talks to the in-process simulator (Telegram's rate limits on).
 The organiser confirms the broadcast through `/annonce`; the process is then killed with SIGKILL
-while it sends, `KILLS` times at random moments, and restarted each time. At the end every
-recipient has the announcement, the duplicates (messages in flight at a kill) are no more than the
-kills and are all among the deliveries the report counts "in doubt", and the report is complete.
+while it sends, `KILLS` times at random moments, and restarted each time. At the end:
+
+- every recipient has the announcement;
+- a recipient has at most one duplicate per crash: no process ever sent anyone the message twice,
+  and every duplicate is a message that had reached Telegram just before a kill, before its outcome
+  was written (in flight);
+- every duplicated recipient is among the deliveries the report counts "in doubt".
+
+How many messages are in flight at a kill depends on the sender: it sends about 30 a second and
+writes each outcome in its own transaction, so a kill catches every message whose outcome is not
+committed yet. On PostgreSQL that was at most one per kill in our runs; on SQLite, where the
+sender's claims and outcomes queue for the one writer, up to three (see the README of the feature).
 
 Time: 500 messages at Telegram's 30 a second take 17 s whatever happens; each restart adds the
 process start-up (about 3 s). Kills come after a random 0.2-1.5 s of sending following each
-restart, so the run lasts about 40 s per database backend.
+restart, so the run lasts about 40 s per database backend. `HACKBOT_CRASH_SEED` replays a run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import os
 import random
 import signal
@@ -33,7 +43,7 @@ from models.outbox import OutboxState, OutgoingMessage
 from schedule.loader import BUNDLED_EVENT
 from simulator import SimMessage, Simulator
 from tests.e2e.test_broadcasts import seed
-from tests.support.databases import TestDatabase
+from tests.support import databases
 from tests.support.harness import BOT_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,29 +98,30 @@ async def wait_until(check: Any, timeout: float, what: str) -> None:  # noqa: AS
 
 
 async def test_sigkill_during_a_500_recipient_broadcast(
-    sim: Simulator, db: Database, tmp_path: Path, test_database: TestDatabase
+    sim: Simulator, db: Database, tmp_path: Path, test_database: databases.TestDatabase
 ) -> None:
-    """Killed 5 times at random while sending to 500: all delivered, duplicates <= kills, all in doubt."""
+    """Killed 5 times at random while sending to 500: all delivered, duplicates only from in-flight sends."""
     seed_value = int(os.environ.get("HACKBOT_CRASH_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed_value)
-    context = f"(seed {seed_value}; HACKBOT_CRASH_SEED={seed_value} replays the kill times)"
+    context = f"(HACKBOT_CRASH_SEED={seed_value} replays the kill times)"
     organiser = sim.add_user(first_name="Orga", language_code="fr")
     people = await seed(sim, db, RECIPIENTS)
     recipients = {person.id for person in people}
-    deliveries: dict[int, int] = {}
-    arrivals: dict[int, list[float]] = {}
-    events: list[tuple[float, str]] = []
+    arrivals: dict[int, list[tuple[float, int]]] = {}  # chat -> (when, which process) of each copy
+    epoch = 0
 
     def count(message: SimMessage, event: str) -> None:
         if event == "new" and message.from_bot and message.chat_id in recipients and message.text == BODY:
-            deliveries[message.chat_id] = deliveries.get(message.chat_id, 0) + 1
-            arrivals.setdefault(message.chat_id, []).append(time.monotonic())
+            arrivals.setdefault(message.chat_id, []).append((time.monotonic(), epoch))
+
+    def delivered() -> int:
+        return sum(len(copies) for copies in arrivals.values())
 
     sim.on_message(count)
     env = {**test_database.env(), "EVENT_CONFIG": str(write_event(tmp_path / "event.yaml", organiser.id))}
     log = tmp_path / "bot.log"
     process = start_bot(sim, env, log)
-    kills: list[int] = []  # deliveries seen at each kill
+    kills: list[float] = []
     try:
         await organiser.send_text("/annonce")
         await organiser.wait_for_message("Nouvelle annonce", timeout=30)
@@ -121,19 +132,18 @@ async def test_sigkill_during_a_500_recipient_broadcast(
         await organiser.press(f"✅ Envoyer à {RECIPIENTS} personnes", message=confirm)
 
         for _ in range(KILLS):
-            resumed_from = sum(deliveries.values())
-            # Kill while it sends: after it resumed, at a random moment.
-            await wait_until(lambda n=resumed_from: sum(deliveries.values()) > n, 30, "sending to resume")
+            resumed_from = delivered()
+            # Kill while it sends: once it resumed, at a random moment.
+            await wait_until(lambda n=resumed_from: delivered() > n, 30, f"sending to resume {context}")
             await asyncio.sleep(rng.uniform(0.2, 1.5))
-            events.append((time.monotonic(), "kill"))
+            kills.append(time.monotonic())
             await stop(process, signal.SIGKILL)
             assert process.returncode == -signal.SIGKILL
-            kills.append(sum(deliveries.values()))
-            assert len(deliveries) < RECIPIENTS, f"the broadcast ended before kill {len(kills)} {context}"
+            assert len(arrivals) < RECIPIENTS, f"the broadcast ended before kill {len(kills)} {context}"
+            epoch += 1
             process = start_bot(sim, env, log)
-            events.append((time.monotonic(), "start"))
 
-        await wait_until(lambda: len(deliveries) == RECIPIENTS, 60, f"every recipient {context}")
+        await wait_until(lambda: len(arrivals) == RECIPIENTS, 60, f"every recipient {context}")
         report = await organiser.wait_for_edit(confirm, "Envoi terminé", timeout=30)
         await asyncio.sleep(1.0)  # anything sent twice more would arrive now
     finally:
@@ -141,14 +151,14 @@ async def test_sigkill_during_a_500_recipient_broadcast(
     output = log.read_text(errors="replace")
     assert "Traceback" not in output, output[-3000:]
 
-    duplicates = {chat: n - 1 for chat, n in deliveries.items() if n > 1}
-    t0 = events[0][0]
-    for t, what in events:
-        print(f"{t - t0:8.3f} {what}")
-    for chat in duplicates:
-        print(chat, [f"{t - t0:8.3f}" for t in arrivals[chat]])
-    assert set(deliveries) == recipients, context
-    assert sum(duplicates.values()) <= KILLS, f"{duplicates} after kills at {kills} {context}"
+    assert set(arrivals) == recipients, context
+    duplicated = {chat: copies for chat, copies in arrivals.items() if len(copies) > 1}
+    for chat, copies in duplicated.items():
+        # At most one copy per process: a duplicate only ever comes from a restart...
+        assert len({process for _, process in copies}) == len(copies), f"{chat}: {copies} {context}"
+        # ...re-sending a message that reached Telegram just before the kill (its outcome unwritten).
+        for sent_at, process in copies[:-1]:
+            assert -1.0 < sent_at - kills[process] < 0.2, f"{chat}: {copies}, kills {kills} {context}"
     async with db.read() as session:
         rows = list(
             await session.scalars(select(OutgoingMessage).where(OutgoingMessage.purpose == bc.PURPOSE_SEND))
@@ -156,7 +166,7 @@ async def test_sigkill_during_a_500_recipient_broadcast(
         stored = (await session.scalars(select(bc.Broadcast))).one()
     assert len(rows) == RECIPIENTS and all(row.state is OutboxState.SENT for row in rows)
     doubtful = {row.chat_id for row in rows if row.in_doubt}
-    assert set(duplicates) <= doubtful, context  # only a message in flight at a kill came twice
+    assert set(duplicated) <= doubtful, context  # the report never under-counts
     assert (stored.status, stored.delivered, stored.in_doubt) == (
         bc.BroadcastStatus.DONE,
         RECIPIENTS,
@@ -165,6 +175,7 @@ async def test_sigkill_during_a_500_recipient_broadcast(
     assert f"Reçue : {RECIPIENTS}" in report.text
     if doubtful:
         assert f"En doute après un redémarrage : {len(doubtful)}" in report.text
-    print(
-        f"kills at {kills} deliveries; duplicates {sum(duplicates.values())}; in doubt {len(doubtful)} {context}"
+    duplicates = sum(len(copies) - 1 for copies in duplicated.values())
+    logging.getLogger(__name__).warning(
+        "%d kills: %d duplicates, %d in doubt %s", KILLS, duplicates, len(doubtful), context
     )
