@@ -101,7 +101,7 @@ async def hackbot_broadcast(database_url: str, schema: str | None, recipients: i
     try:
         event = bundled_event()
         people = await seed(db, sim, recipients, event.privacy.version)
-        (asker,) = await seed(db, sim, 1, event.privacy.version)
+        asker = sim.add_user(first_name="Asker", language_code="fr")  # not registered: not a recipient
         organiser = sim.add_user(first_name="Orga", language_code="fr")
         event = bundled_event(organisers=[organiser.id], staff_chat_id=None)
         arrivals: dict[int, list[float]] = {}

@@ -514,7 +514,7 @@ class EmptyAudienceError(ValueError):
 
 def stagger(index: int, start: datetime) -> datetime:
     """When the `index`-th recipient's row falls due (see `STAGGER_PER_SECOND`)."""
-    return start + timedelta(seconds=index // STAGGER_PER_SECOND)
+    return start
 
 
 def send_key(broadcast_id: int, chat_id: int) -> str:

@@ -521,7 +521,9 @@ async def test_rate_limit_refuses_with_an_explanation_and_loses_nothing_before(
         for _ in range(3):
             await amina.wait_for_message(lambda m: "pas été transmis" in m.text, timeout=15)
         for i in range(3):
-            await staff.group.wait_for_message(lambda m, i=i: f"Message {i}" in m.text, since="all", timeout=15)
+            await staff.group.wait_for_message(
+                lambda m, i=i: f"Message {i}" in m.text, since="all", timeout=15
+            )
         async with db.read() as session:
             posts = await session.scalar(select(func.count()).select_from(QuestionPost))
         assert posts == 3  # exactly the messages before the limit, all relayed

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 from sqlalchemy import select
 
+from models.base import utcnow
 from models.participant import Participant, ParticipantStatus
 from simulator.webchat import CSRF_HEADER
 from tests.e2e.webchat_support import (
@@ -315,3 +317,21 @@ async def test_stopping_with_a_page_open_is_quick(test_database: TestDatabase) -
         elapsed = time.monotonic() - started
         await asyncio.wait_for(stream.ended(), 5)  # the server closed it
     assert elapsed < 3, elapsed
+
+
+async def test_a_meal_is_announced_during_the_rehearsal(test_database: TestDatabase) -> None:
+    """`--from sat-lunch`: a resident who registers in the page gets "lunch is served" on time."""
+    lunch_at = utcnow() + timedelta(seconds=20)
+    async with (
+        running_demo(test_database, starts_at=lunch_at, from_item="sat-lunch") as demo,
+        webchat_client(demo) as client,
+        event_stream(client) as stream,
+    ):
+        lunch = demo.event.item("sat-lunch")
+        assert lunch is not None and lunch.start == lunch_at
+        amina = persona_named(await client.get("/webchat/api/state"), "Amina")["id"]
+        await register(client, stream, amina)
+        served = await stream.wait_for("message", new_in(amina, from_bot_with("c'est servi")), timeout=40)
+    arrived = datetime.fromtimestamp(served["message"]["date"], tz=UTC)
+    assert abs(arrived - lunch_at) < timedelta(seconds=5)
+    assert "Déjeuner" in served["message"]["text"]

@@ -58,6 +58,7 @@ QUESTION = "Où peut-on brancher nos ordinateurs ?"
 ANSWER = "Les prises sont le long du mur, côté fenêtres."
 ANNOUNCEMENT = "Le déjeuner est servi en salle 2 !"
 CHALLENGE = "Réserver une activité du centre social"
+NEWCOMER = '<img src=x onerror="alert(1)">Théo'
 
 
 @pytest.fixture
@@ -80,6 +81,7 @@ async def page(demo: Demo) -> AsyncIterator[Page]:
         errors: list[str] = []
         tab.on("pageerror", lambda error: errors.append(str(error)))
         tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        tab.on("dialog", lambda dialog: errors.append(f"unexpected dialog: {dialog.message}"))
         try:
             yield tab
         finally:
@@ -183,6 +185,7 @@ async def scenario(demo: Demo, page: Page, steps: Steps) -> None:
     await steps.see("📍 Table 1")
     await steps.press("✅ Rejoindre ce défi")
     await expect(page.locator("#toast, .msg", has_text="vous avez rejoint").first).to_be_visible()
+    await steps.see("1 / 16 places")  # the card, edited in place
     await steps.shot("challenge-joined")
 
     # -- she asks a question --------------------------------------------------------------------------
@@ -234,6 +237,18 @@ async def scenario(demo: Demo, page: Page, steps: Steps) -> None:
         await steps.be(name)
         await steps.see(ANNOUNCEMENT)
         await steps.shot(f"{name.lower()}-got-the-announcement")
+
+    # -- a new persona from the page; names are text, never markup ------------------------------------
+    await page.locator("#add-persona").click()
+    await page.locator("#persona-name").fill(NEWCOMER)
+    await page.locator("#persona-role").select_option("student")
+    await page.locator("#persona-submit").click()
+    newcomer = page.locator(".persona", has_text=NEWCOMER)
+    await expect(newcomer).to_have_attribute("aria-pressed", "true")
+    await expect(page.locator("#start-button")).to_be_visible()
+    assert await page.locator(".persona img").count() == 0
+    await steps.shot("new-persona")
+    await steps.be("Amina")
 
     # -- and the same page on a wide screen, in English ------------------------------------------------
     await page.set_viewport_size({"width": 1280, "height": 800})

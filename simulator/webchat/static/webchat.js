@@ -369,6 +369,7 @@
       }
       button.addEventListener("click", () => openChat(persona.id, persona.chats[0].id));
       list.append(button);
+      if (selected) requestAnimationFrame(() => button.scrollIntoView({ block: "nearest", inline: "nearest" }));
     }
   }
 
