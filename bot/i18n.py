@@ -112,8 +112,11 @@ class Catalog:
         return Markup(template.format_map(escaped))
 
     def label(self, lang: str, key: str, /, **params: object) -> str:
-        """Render a text Telegram shows as-is, never parsed as HTML: button labels, keyboard
-        buttons, callback answers. Parameters are NOT escaped (escaping would show `&lt;`)."""
+        """Render a text that Telegram shows as-is, never parsed as HTML.
+
+        For button labels, keyboard buttons and callback answers: parameters are NOT escaped
+        (escaping would show `&lt;` to the person).
+        """
         template = self._template(lang, key)
         if isinstance(template, dict):
             count = params.get("count", 0)
