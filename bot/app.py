@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from telegram import BotCommand
@@ -18,6 +18,7 @@ from bot.i18n import Catalog
 from bot.lifecycle import run_shutdown, run_startup
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
+from models import registration
 from models.base import utcnow
 from models.db import Database
 from schedule.config import EventConfig
@@ -86,6 +87,9 @@ async def _post_init(application: HackbotApplication) -> None:
         commands = [BotCommand(name, catalog.text(lang, f"commands.{name}")) for name in names]
         language_code = None if lang == services.event.default_language else lang
         await application.bot.set_my_commands(commands, language_code=language_code)
+    async with services.db.transaction() as session:
+        # Telegram never redelivers an update after 24 hours: older ids are dead weight.
+        await registration.prune_processed_updates(session, services.now() - timedelta(days=2))
     if services.sender is not None:
         await services.sender.start()
     await run_startup(application)

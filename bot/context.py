@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.update_ledger import UpdateLedger
 from models.base import utcnow
 
 if TYPE_CHECKING:
@@ -34,6 +35,12 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     # The one sender of `outgoing_messages`; set by `build_application` once the bot exists.
     sender: OutboxSender | None = None
+    update_ledger: UpdateLedger = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Build what depends on the database."""
+        self.update_ledger = UpdateLedger(self.db)
+
     # Feature modules attach what they own here (the outbox sender, the scheduler...).
     extras: dict[str, Any] = field(default_factory=dict)
 

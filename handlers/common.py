@@ -9,7 +9,6 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import HackbotContext
-from models import registration
 from models.participant import Participant
 
 log = logging.getLogger(__name__)
@@ -19,9 +18,7 @@ async def drop_duplicate_updates(update: object, context: HackbotContext) -> Non
     """Handle each update once, even if Telegram (or a webhook retry) delivers it twice."""
     if not isinstance(update, Update):
         return
-    async with context.services.db.transaction() as session:
-        first_time = await registration.mark_update_processed(session, update.update_id)
-    if not first_time:
+    if not await context.services.update_ledger.first_time(update.update_id):
         log.info("update %s delivered twice: ignored", update.update_id)
         raise ApplicationHandlerStop
 

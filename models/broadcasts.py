@@ -64,8 +64,12 @@ DRAFT_TTL = timedelta(minutes=10)
 """A draft untouched for this long expires: nothing is sent (the organiser lost the connection)."""
 
 STAGGER_PER_SECOND = 30
-"""Recipients whose rows fall due in the same second. Slightly above the throttle's 29/s, so the
-throttle (not the stagger) sets the pace, while a second broadcast still interleaves."""
+"""Rows of one broadcast fall due at this rate: slightly above the throttle's 29/s, so the throttle,
+not the stagger, sets the pace, while a broadcast confirmed later interleaves with this one."""
+
+STAGGER_LEAD = 2.0
+"""Seconds of rows due at once when a broadcast starts: the sender always has due rows to claim
+(no gap while it wakes up for the next one), and no more than that waits ahead of a newcomer."""
 
 SUMMARY_MAX = 80
 AUDIENCE_MAX = 64
@@ -513,8 +517,8 @@ class EmptyAudienceError(ValueError):
 
 
 def stagger(index: int, start: datetime) -> datetime:
-    """When the `index`-th recipient's row falls due (see `STAGGER_PER_SECOND`)."""
-    return start
+    """When the `index`-th recipient's row falls due (see `STAGGER_PER_SECOND`, `STAGGER_LEAD`)."""
+    return start + timedelta(seconds=max(0.0, index / STAGGER_PER_SECOND - STAGGER_LEAD))
 
 
 def send_key(broadcast_id: int, chat_id: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -125,13 +126,19 @@ async def forget(session: AsyncSession, telegram_id: int) -> bool:
     return True
 
 
-async def mark_update_processed(session: AsyncSession, update_id: int) -> bool:
-    """Remember an update id; False if it was already handled (Telegram delivered it twice)."""
-    if await session.get(ProcessedUpdate, update_id) is not None:
-        return False
-    session.add(ProcessedUpdate(update_id=update_id))
+async def record_new_updates(session: AsyncSession, update_ids: Collection[int]) -> set[int]:
+    """Remember update ids; return those seen for the first time (the others were delivered twice)."""
+    if not update_ids:
+        return set()
+    seen = set(
+        await session.scalars(
+            select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id.in_(update_ids))
+        )
+    )
+    new = set(update_ids) - seen
+    session.add_all(ProcessedUpdate(update_id=update_id) for update_id in sorted(new))
     await session.flush()
-    return True
+    return new
 
 
 async def prune_processed_updates(session: AsyncSession, older_than: datetime) -> int:
