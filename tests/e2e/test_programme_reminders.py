@@ -1,9 +1,10 @@
 """Reminders and meal announcements on a rehearsed programme a few seconds from now, through the simulator.
 
 Every concerned participant gets each notification exactly once, within 2 seconds of its due time
-(the rows of a batch are released about half their sending time early, so deliveries are centred on
-the due time: about -1.95 s to +1.6 s for 100 people at 27.5 messages a second); people who opted out get none; a person
-who blocked the bot is recorded once, without retries; the team item reaches the team only.
+(the rows of a batch are released about half their sending time early, so deliveries are centred
+on the due time: about -1.95 s to +1.6 s for 100 people at 27.5 messages a second); people who
+opted out get none; a person who blocked the bot is recorded once, without retries; the team item
+reaches the team only.
 """
 
 from __future__ import annotations

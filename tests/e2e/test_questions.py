@@ -473,6 +473,21 @@ async def test_non_members_cannot_claim_resolve_or_answer(sim: Simulator, db: Da
         assert row.state is TicketState.OPEN and row.claimed_by is None
         assert not any("quand même" in m.text for m in amina.messages)
 
+        # Forged or foreign `q:` buttons change nothing.
+        bob = sim.add_user(first_name="Bob", language_code="fr")
+        await enrol(app, bob)
+        bob_ack = await ask(bob, "Ma question")
+        for forged in (f"q:fb:{number}:y", "q:claim:abc", "q:done:999", "q:zzz", f"q:fb:{number}:maybe"):
+            answer = await (await bob.press(callback_data=forged, message=bob_ack)).wait_answered()
+            assert "plus valable" in (answer.text or "")
+        assert (await ticket_row(db, number)).helpful is None
+        # /questions is for the staff group's members only, also in private.
+        await bob.send_text("/questions")
+        await bob.wait_for_message(lambda m: "réservée" in m.text)
+        await staff.camille.send_text("/questions")
+        listing = await staff.camille.wait_for_message(lambda m: "Questions en attente : 2" in m.text)
+        assert f"n°{number}" in listing.text
+
 
 async def _answered(sim: Simulator, callback_id: str, timeout: float = 5.0) -> str | None:  # noqa: ASYNC109
     deadline = asyncio.get_running_loop().time() + timeout
