@@ -90,9 +90,11 @@ async def _post_init(application: HackbotApplication) -> None:
     async with services.db.transaction() as session:
         # Telegram never redelivers an update after 24 hours: older ids are dead weight.
         await registration.prune_processed_updates(session, services.now() - timedelta(days=2))
+    # Features first: they register the sender's result hooks, which must be in place before
+    # the first row (perhaps left over from before a restart) is sent.
+    await run_startup(application)
     if services.sender is not None:
         await services.sender.start()
-    await run_startup(application)
     log.info("bot started for event %s", services.event.id)
 
 

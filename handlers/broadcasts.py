@@ -56,8 +56,11 @@ log = logging.getLogger(__name__)
 
 EXTRAS_KEY = "broadcasts"
 TICK_SECONDS = 1.0
-PROGRESS_EVERY = 2.0
-"""Seconds between two progress edits of the organiser's message (the report itself is not held)."""
+PROGRESS_EVERY = 3.0
+"""Seconds between two progress edits of the organiser's message (the report itself is not held).
+
+Edits count against the same 30 messages a second as the broadcast: at 3 s, a 1,000-person
+broadcast spends 12 of its ~35 seconds' requests on progress instead of 17 at 2 s."""
 PURGE_EVERY = 600.0
 SCHEDULE_CHOICES = (15, 30, 60, 120)  # minutes, offered as buttons
 HISTORY_SIZE = 10
