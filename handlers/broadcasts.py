@@ -517,30 +517,24 @@ async def on_private_message(update: Update, context: HackbotContext) -> None:
     if user is not None and message is not None and context.services.event.is_organiser(user.id):
         async with context.services.db.read() as session:
             draft = await bc.get_draft(session, user.id)
-        if draft is not None and draft.stage in bc.INPUT_STAGES:
-            if draft.expired(context.services.now()):
+        if draft is not None and draft.expired(context.services.now()):
+            async with context.services.db.transaction() as session:
+                await bc.discard_draft(session, user.id)
+            if draft.stage in bc.INPUT_STAGES:
                 await message.reply_text(_t(context.services, draft.language, "expired"))
-                async with context.services.db.transaction() as session:
-                    await bc.discard_draft(session, user.id)
                 return
+        elif draft is not None:
             if draft.stage is bc.DraftStage.CONTENT:
                 await _receive_content(update, context, message, draft)
             elif draft.stage is bc.DraftStage.SCHEDULE:
                 await _receive_time(update, context, message, draft)
-            else:
+            elif draft.stage is bc.DraftStage.EDIT_TEXT:
                 await _receive_correction(update, context, message, draft)
+            else:
+                # Mid-flow, the next step is a button: say so rather than treat it as a stray message.
+                await message.reply_text(_t(context.services, draft.language, "use_buttons"))
             return
     await free_input.route_free_message(update, context)
-
-
-async def _current_draft(
-    context: HackbotContext, organiser_id: int, nonce: str, stages: Sequence[bc.DraftStage]
-) -> bc.BroadcastDraft | None:
-    async with context.services.db.read() as session:
-        draft = await bc.get_draft(session, organiser_id)
-    if draft is None or draft.nonce != nonce or draft.stage not in stages:
-        return None
-    return draft
 
 
 async def _receive_content(

@@ -235,7 +235,9 @@ async def test_empty_audience_is_said_before_confirming(sim: Simulator, db: Data
         assert sim.answered_callbacks[-1].text is not None
         assert "Personne dans ce public" in sim.answered_callbacks[-1].text
         assert sim.answered_callbacks[-1].show_alert
-        await asyncio.sleep(0.3)
+        # Typing now does not get lost: the organiser is pointed back at the buttons.
+        await organiser.send_text("Et maintenant ?")
+        await organiser.wait_for_message("touchez un des boutons")
         assert not any("Destinataires" in m.text for m in organiser.messages)
     assert await broadcast_rows(db) == []
 
@@ -287,7 +289,11 @@ async def test_confirming_twice_sends_once(sim: Simulator, db: Database) -> None
     organiser = sim.add_user(first_name="Orga", language_code="fr")
     people = await seed(sim, db, 3)
     async with running_bot(sim, db, bundled_event(organisers=[organiser.id])):
-        confirm = await compose(organiser, lambda: organiser.send_text("Une seule fois"), "👥 Tout le monde")
+        confirm = await compose(
+            organiser,
+            lambda: organiser.send_document("plan.pdf", b"%PDF-1.4", caption="Une seule fois"),
+            "👥 Tout le monde",
+        )
         first = await organiser.press("✅ Envoyer à 3 personnes", message=confirm, wait_answer=False)
         second = await organiser.press(
             message=confirm, callback_data=confirm.button("✅ Envoyer à 3 personnes")["callback_data"]
@@ -296,6 +302,7 @@ async def test_confirming_twice_sends_once(sim: Simulator, db: Database) -> None
         del second
         await organiser.wait_for_edit(confirm, "Envoi terminé", timeout=15)
     assert received(people, "Une seule fois") == {p.id: 1 for p in people}
+    assert all(p.messages[0].document and p.messages[0].document.data == b"%PDF-1.4" for p in people)
     assert len(await broadcast_rows(db)) == 3
 
 
@@ -305,7 +312,10 @@ async def test_draft_expires_and_nothing_is_sent(sim: Simulator, db: Database) -
     people = await seed(sim, db, 2)
     clock = MovableClock()
     async with running_bot(sim, db, bundled_event(organisers=[organiser.id]), clock=clock):
-        confirm = await compose(organiser, lambda: organiser.send_text("Trop tard"), "👥 Tout le monde")
+        confirm = await compose(
+            organiser, lambda: organiser.send_voice(caption="Trop tard"), "👥 Tout le monde"
+        )
+        assert any(m.voice for m in organiser.messages)  # the preview
         clock.offset += bc.DRAFT_TTL + bc.timedelta(seconds=1)
         await organiser.press("✅ Envoyer à 2 personnes", message=confirm)
         await organiser.wait_for_edit(confirm, "expiré")
