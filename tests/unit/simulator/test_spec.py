@@ -23,7 +23,7 @@ def inline(*rows: list[dict[str, Any]]) -> str:
 
 
 def test_spec_path_is_beside_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default is <project>/../shared/... (the bundled copy without it); TELEGRAM_API_SPEC overrides it."""
+    """Default: <project>/../shared/... (else the bundled copy); TELEGRAM_API_SPEC overrides it."""
     monkeypatch.delenv("TELEGRAM_API_SPEC", raising=False)
     project = Path(__file__).resolve().parents[3]
     shared = project.parent / "shared" / "telegram-bot-api" / "api.json"
