@@ -56,6 +56,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False, schema: str | None = None) -> None:
         self.url = url
+        self.schema = schema
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         ensure_sqlite_folder(url)
         connect_args: dict[str, Any] = {}

@@ -47,7 +47,7 @@ async def running_bot(
     clock: Any = None,
 ) -> AsyncIterator[HackbotApplication]:
     """Start the application with long polling against the simulator; stop it cleanly afterwards."""
-    settings = settings_for(sim, database.url)
+    settings = settings_for(sim, database.url, database_schema=database.schema)
     kwargs: dict[str, Any] = {"database": database}
     if clock is not None:
         kwargs["clock"] = clock
