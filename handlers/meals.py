@@ -22,7 +22,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import HackbotContext
 from bot.i18n import Catalog, Markup, escape
-from handlers.common import language_for, refuse_stale_button, text
+from handlers.common import label, language_for, refuse_stale_button, text
 from handlers.input import on_input
 from handlers.menu import menu_button
 from handlers.programme import date_label, hhmm
@@ -332,7 +332,7 @@ async def on_button(update: Update, context: HackbotContext) -> None:
         return
     if not registered or participant is None:
         key = "common.not_registered" if participant is None else "common.registration_unfinished"
-        await query.answer(text(context, lang, key))
+        await query.answer(label(context, lang, key))
         return
     if action in {"go", "no"}:
         assert arg is not None

@@ -42,7 +42,7 @@ from bot.delivery.limits import RateLimits
 from bot.i18n import Catalog, Markup
 from bot.lifecycle import on_shutdown, on_startup
 from bot.settings import Settings
-from handlers.common import language_for, refuse_stale_button, text
+from handlers.common import label, language_for, refuse_stale_button, text
 from handlers.menu import menu_button
 from models import programme as store
 from models import registration
@@ -760,11 +760,11 @@ async def _send_calendar(update: Update, context: HackbotContext, viewer: _Viewe
 def _reminders_keyboard(context: HackbotContext, lang: str, enabled: bool) -> InlineKeyboardMarkup:
     if enabled:
         button = InlineKeyboardButton(
-            text(context, lang, "programme.button_reminders_off"), callback_data="prog:rem:off"
+            label(context, lang, "programme.button_reminders_off"), callback_data="prog:rem:off"
         )
     else:
         button = InlineKeyboardButton(
-            text(context, lang, "programme.button_reminders_on"), callback_data="prog:rem:on"
+            label(context, lang, "programme.button_reminders_on"), callback_data="prog:rem:on"
         )
     return InlineKeyboardMarkup([[button]])
 
@@ -846,7 +846,7 @@ async def on_button(update: Update, context: HackbotContext) -> None:
         assert user is not None
         participant = await _set_reminders(context, user.id, parts[2] == "on")
         if participant is None:
-            await query.answer(text(context, viewer.lang, "common.not_registered"))
+            await query.answer(label(context, viewer.lang, "common.not_registered"))
             return
         enabled = participant.reminders_enabled
         await query.answer()

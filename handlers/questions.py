@@ -38,7 +38,7 @@ from bot.delivery import outbox
 from bot.delivery.outbox import CAPTION_LIMIT, TEXT_LIMIT, telegram_length
 from bot.delivery.sender import OutboxSender
 from bot.i18n import Catalog, Markup, escape
-from handlers.common import language_for, refuse_stale_button, text
+from handlers.common import label, language_for, refuse_stale_button, text
 from handlers.input import on_input
 from handlers.menu import menu_button
 from models import questions as q
@@ -776,14 +776,14 @@ async def _participant(update: Update, context: HackbotContext) -> Participant |
 
 def _prompt_keyboard(context: HackbotContext, lang: str, *, anonymous: bool) -> InlineKeyboardMarkup:
     toggle = (
-        InlineKeyboardButton(text(context, lang, "questions.button_named"), callback_data="q:named")
+        InlineKeyboardButton(label(context, lang, "questions.button_named"), callback_data="q:named")
         if anonymous
-        else InlineKeyboardButton(text(context, lang, "questions.button_anonymous"), callback_data="q:anon")
+        else InlineKeyboardButton(label(context, lang, "questions.button_anonymous"), callback_data="q:anon")
     )
     return InlineKeyboardMarkup(
         [
             [toggle],
-            [InlineKeyboardButton(text(context, lang, "questions.button_cancel"), callback_data="q:cancel")],
+            [InlineKeyboardButton(label(context, lang, "questions.button_cancel"), callback_data="q:cancel")],
         ]
     )
 

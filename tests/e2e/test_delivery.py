@@ -289,6 +289,7 @@ async def test_dedupe_key_prevents_a_second_message(world):
     assert [message.text for message in person.messages] == ["Lunch in 15 minutes"]
 
 
+@pytest.mark.timing
 async def test_a_reply_during_a_broadcast_leaves_at_once(world):
     """While 150 broadcast messages drain at 29/s, an interactive reply goes out within ~0.1 s."""
     people = await world.users(151)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import pytest
 from sqlalchemy import select
 
 from models import challenges as ch
@@ -43,6 +44,7 @@ def rehearsal(first_start: dt.datetime):
     return event.shifted_to(first_start)
 
 
+@pytest.mark.timing
 async def test_each_notification_reaches_each_concerned_person_once_and_on_time(
     sim: Simulator, db: Database
 ) -> None:
