@@ -38,7 +38,7 @@ from bot.context import HackbotApplication, HackbotContext, Services
 from bot.delivery import outbox
 from bot.i18n import Catalog, Markup, escape
 from bot.lifecycle import on_startup
-from handlers.common import label, language_for, refuse_stale_button, text
+from handlers.common import active_participant, label, language_for, refuse_stale_button, text
 from handlers.menu import menu_button
 from handlers.registration import role_label
 from models import challenges as ch
@@ -112,24 +112,6 @@ def _picking_refusal(event: EventConfig, status: ch.PickingStatus) -> _Phrase:
 
 def _button(text_: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text_, callback_data=data)
-
-
-async def _active_participant(update: Update, context: HackbotContext) -> Participant | None:
-    """The registered participant behind this update, or None after telling them to /start."""
-    user = update.effective_user
-    if user is None:
-        return None
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
-    if participant is not None and participant.is_active:
-        return participant
-    lang = language_for(context, update, participant)
-    key = "common.not_registered" if participant is None else "common.registration_unfinished"
-    if update.callback_query is not None:
-        await update.callback_query.answer(label(context, lang, key))
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text(context, lang, key))
-    return None
 
 
 async def _edit(update: Update, new_text: str, keyboard: InlineKeyboardMarkup | None) -> None:
@@ -540,7 +522,7 @@ def _no_team_view(context: HackbotContext, lang: str) -> tuple[str, InlineKeyboa
 async def show_challenges(update: Update, context: HackbotContext) -> None:
     """/defis and the "My challenge" button: every challenge, how full it is, a button each."""
     message = update.effective_message
-    participant = await _active_participant(update, context)
+    participant = await active_participant(update, context)
     if participant is None or message is None:
         return
     await ensure_synced(context.services)
@@ -726,7 +708,7 @@ async def on_button(update: Update, context: HackbotContext) -> None:
     if parsed is None:
         await refuse_stale_button(update, context)
         return
-    participant = await _active_participant(update, context)
+    participant = await active_participant(update, context)
     if participant is None:
         return
     await ensure_synced(context.services)

@@ -9,6 +9,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import HackbotContext
+from models import registration
 from models.participant import Participant
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,27 @@ def text(context: HackbotContext, lang: str, key: str, /, **params: object) -> s
 def label(context: HackbotContext, lang: str, key: str, /, **params: object) -> str:
     """Shortcut for a plain-text label (buttons, callback answers): not HTML, not escaped."""
     return context.services.catalog.label(lang, key, **params)
+
+
+async def active_participant(update: Update, context: HackbotContext) -> Participant | None:
+    """The registered participant behind this update, or None after telling them what to do.
+
+    Someone unknown is told to send /start; someone mid-registration to finish it first.
+    """
+    user = update.effective_user
+    if user is None:
+        return None
+    async with context.services.db.read() as session:
+        participant = await registration.get_participant(session, user.id)
+    if participant is not None and participant.is_active:
+        return participant
+    lang = language_for(context, update, participant)
+    key = "common.not_registered" if participant is None else "common.registration_unfinished"
+    if update.callback_query is not None:
+        await update.callback_query.answer(label(context, lang, key))
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text(context, lang, key))
+    return None
 
 
 async def refuse_stale_button(update: Update, context: HackbotContext) -> None:

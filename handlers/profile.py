@@ -12,32 +12,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRe
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import HackbotContext
-from handlers.common import label, language_for, refuse_stale_button, text
+from handlers.common import active_participant, label, language_for, refuse_stale_button, text
 from handlers.menu import menu_keyboard
 from handlers.registration import role_keyboard, role_label
 from models import registration
-from models.participant import Participant
 from models.privacy import DataItem, collect_personal_data
 
 log = logging.getLogger(__name__)
-
-
-async def _active_participant(update: Update, context: HackbotContext) -> Participant | None:
-    """The registered participant behind this update, or None after telling them to /start."""
-    user = update.effective_user
-    if user is None:
-        return None
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
-    if participant is None or not participant.is_active:
-        lang = language_for(context, update, participant)
-        key = "common.not_registered" if participant is None else "common.registration_unfinished"
-        if update.callback_query is not None:
-            await update.callback_query.answer(label(context, lang, key))
-        elif update.effective_message is not None:
-            await update.effective_message.reply_text(text(context, lang, key))
-        return None
-    return participant
 
 
 def _language_name(context: HackbotContext, lang: str) -> str:
@@ -46,7 +27,7 @@ def _language_name(context: HackbotContext, lang: str) -> str:
 
 async def show_profile(update: Update, context: HackbotContext) -> None:
     """/profile: what we call you, your role, your language, and buttons to change each."""
-    participant = await _active_participant(update, context)
+    participant = await active_participant(update, context)
     message = update.effective_message
     if participant is None or message is None:
         return
@@ -88,7 +69,7 @@ async def on_profile_button(update: Update, context: HackbotContext) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
-    participant = await _active_participant(update, context)
+    participant = await active_participant(update, context)
     if participant is None:
         return
     lang = participant.language

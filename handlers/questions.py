@@ -38,7 +38,7 @@ from bot.delivery import outbox
 from bot.delivery.outbox import CAPTION_LIMIT, TEXT_LIMIT, telegram_length
 from bot.delivery.sender import OutboxSender
 from bot.i18n import Catalog, Markup, escape
-from handlers.common import label, language_for, refuse_stale_button, text
+from handlers.common import active_participant, label, refuse_stale_button, text
 from handlers.input import on_input
 from handlers.menu import menu_button
 from models import questions as q
@@ -756,24 +756,6 @@ async def resolve_thread(context_bot: Any, services: Services, challenge_id: str
 # -- participant side --------------------------------------------------------------------------
 
 
-async def _participant(update: Update, context: HackbotContext) -> Participant | None:
-    """The registered participant behind the update, or None after telling them what to do."""
-    user = update.effective_user
-    if user is None:
-        return None
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
-    if participant is None or not participant.is_active:
-        lang = language_for(context, update, participant)
-        key = "common.not_registered" if participant is None else "common.registration_unfinished"
-        if update.callback_query is not None:
-            await update.callback_query.answer(plain(text(context, lang, key)))
-        elif update.effective_message is not None:
-            await update.effective_message.reply_text(text(context, lang, key))
-        return None
-    return participant
-
-
 def _prompt_keyboard(context: HackbotContext, lang: str, *, anonymous: bool) -> InlineKeyboardMarkup:
     toggle = (
         InlineKeyboardButton(label(context, lang, "questions.button_named"), callback_data="q:named")
@@ -795,7 +777,7 @@ def _until(services: Services, until: datetime) -> str:
 async def ask(update: Update, context: HackbotContext) -> None:
     """The "Ask a question" button and /question: wait for the question (or take it from /question ...)."""
     message = update.effective_message
-    participant = await _participant(update, context)
+    participant = await active_participant(update, context)
     if participant is None or message is None:
         return
     services = context.services
@@ -976,7 +958,7 @@ async def on_button(update: Update, context: HackbotContext) -> None:
 async def _prompt_button(update: Update, context: HackbotContext, action: str) -> None:
     query = update.callback_query
     assert query is not None
-    participant = await _participant(update, context)
+    participant = await active_participant(update, context)
     if participant is None:
         return
     lang = participant.language
@@ -1002,7 +984,7 @@ async def _prompt_button(update: Update, context: HackbotContext, action: str) -
 async def _feedback(update: Update, context: HackbotContext, ticket_id: int, *, helped: bool) -> None:
     query = update.callback_query
     assert query is not None
-    participant = await _participant(update, context)
+    participant = await active_participant(update, context)
     if participant is None:
         return
     services = context.services

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app import build_application
 from bot.context import HackbotApplication
 from models.base import utcnow
 from models.db import Database
@@ -19,7 +18,7 @@ from models.participant import Participant, ParticipantStatus
 from schedule.config import EventConfig
 from simulator import Simulator
 from simulator.client import SimMessage, SimUser
-from tests.support.harness import settings_for
+from tests.support.harness import running_bot
 from tests.unit.programme.events import CONSENT_VERSION
 
 
@@ -137,28 +136,5 @@ async def bot_with(
         overrides["event_config"] = event_file
     if schema is not None:
         overrides["database_schema"] = schema
-    settings = settings_for(sim, database.url, **overrides)
-    kwargs: dict[str, Any] = {"database": database}
-    if clock is not None:
-        kwargs["clock"] = clock
-    application = build_application(settings, event, **kwargs)
-    await application.initialize()
-    if application.post_init is not None:
-        await application.post_init(application)
-    assert application.updater is not None
-    await application.updater.start_polling(
-        poll_interval=0.0, timeout=10, allowed_updates=["message", "edited_message", "callback_query"]
-    )
-    await application.start()
-    try:
+    async with running_bot(sim, database, event, clock=clock, **overrides) as application:
         yield application
-    finally:
-        if application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        if application.post_stop is not None:
-            await application.post_stop(application)
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)

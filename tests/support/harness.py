@@ -45,9 +45,11 @@ async def running_bot(
     event: EventConfig,
     *,
     clock: Any = None,
+    **setting_overrides: Any,
 ) -> AsyncIterator[HackbotApplication]:
     """Start the application with long polling against the simulator; stop it cleanly afterwards."""
-    settings = settings_for(sim, database.url, database_schema=database.schema)
+    setting_overrides.setdefault("database_schema", database.schema)
+    settings = settings_for(sim, database.url, **setting_overrides)
     kwargs: dict[str, Any] = {"database": database}
     if clock is not None:
         kwargs["clock"] = clock
