@@ -622,21 +622,29 @@ def _relay_hook(
     return hook
 
 
+async def _link_sent_post(
+    session: AsyncSession, row: OutgoingMessage, kind: q.LinkKind
+) -> QuestionPost | None:
+    """Record which Telegram message a relayed post became; return the post (None if it is gone)."""
+    post = await session.get(QuestionPost, row.ref_id) if row.ref_id is not None else None
+    if post is not None and row.state is OutboxState.SENT and row.sent_message_id is not None:
+        await q.link_message(
+            session,
+            chat_id=row.chat_id,
+            message_id=row.sent_message_id,
+            ticket_id=post.ticket_id,
+            kind=kind,
+            post_id=post.id,
+        )
+    return post
+
+
 def _followup_hook(services: Services) -> Callable[[AsyncSession, OutgoingMessage], Awaitable[None]]:
     async def hook(session: AsyncSession, row: OutgoingMessage) -> None:
-        post = await session.get(QuestionPost, row.ref_id) if row.ref_id is not None else None
+        post = await _link_sent_post(session, row, q.LinkKind.RELAY)
         if post is None:
             return
-        if row.state is OutboxState.SENT and row.sent_message_id is not None:
-            await q.link_message(
-                session,
-                chat_id=row.chat_id,
-                message_id=row.sent_message_id,
-                ticket_id=post.ticket_id,
-                kind=q.LinkKind.RELAY,
-                post_id=post.id,
-            )
-        elif row.state in (OutboxState.FAILED, OutboxState.BLOCKED) and not await _retry_without_thread(
+        if row.state in (OutboxState.FAILED, OutboxState.BLOCKED) and not await _retry_without_thread(
             session, row
         ):
             log.warning("questions: follow-up %d of ticket %d not relayed", post.id, post.ticket_id)
@@ -646,20 +654,8 @@ def _followup_hook(services: Services) -> Callable[[AsyncSession, OutgoingMessag
 
 def _answer_hook(services: Services) -> Callable[[AsyncSession, OutgoingMessage], Awaitable[None]]:
     async def hook(session: AsyncSession, row: OutgoingMessage) -> None:
-        post = await session.get(QuestionPost, row.ref_id) if row.ref_id is not None else None
-        if post is None:
-            return
-        if row.state is OutboxState.SENT and row.sent_message_id is not None:
-            await q.link_message(
-                session,
-                chat_id=row.chat_id,
-                message_id=row.sent_message_id,
-                ticket_id=post.ticket_id,
-                kind=q.LinkKind.DELIVERY,
-                post_id=post.id,
-            )
-            return
-        if row.state not in (OutboxState.FAILED, OutboxState.BLOCKED):
+        post = await _link_sent_post(session, row, q.LinkKind.DELIVERY)
+        if post is None or row.state not in (OutboxState.FAILED, OutboxState.BLOCKED):
             return
         ticket = await session.get(QuestionTicket, post.ticket_id)
         if ticket is None:
