@@ -59,6 +59,8 @@ class Outcome:
     last_offset: float
     median_offset: float
     span: float  # first to last arrival
+    busiest_second: int  # most sends the server accepted in any one second
+    refusals: list[str]  # the 429s: when, which method, which chat
     fanout_lead: float  # how long before the due time the batch was turned into outbox rows
 
 
@@ -117,6 +119,15 @@ async def one_round(database_url: str, schema: str | None, recipients: int, late
         await sim.stop()
         await db.dispose()
     times = sorted(t for chat in arrivals.values() for t in chat)
+    accepted = sorted(
+        record.time for record in sim.requests if record.method == "sendMessage" and record.status == 200
+    )
+    busiest, start = 0, 0
+    for end, stamp in enumerate(accepted):
+        while accepted[start] <= stamp - 1.0:
+            start += 1
+        busiest = max(busiest, end - start + 1)
+    refusals = [f"{record.method} to chat {record.chat_id}" for record in sim.rate_limited]
     offsets = [(t - due).total_seconds() for t in times]
     return Outcome(
         recipients=recipients,
@@ -129,6 +140,8 @@ async def one_round(database_url: str, schema: str | None, recipients: int, late
         median_offset=statistics.median(offsets) if offsets else float("nan"),
         span=(times[-1] - times[0]).total_seconds() if times else float("nan"),
         fanout_lead=(due - fanned_at).total_seconds() if fanned_at else float("nan"),
+        busiest_second=busiest,
+        refusals=refusals,
     )
 
 
@@ -170,8 +183,11 @@ async def main() -> int:
         print(
             f"  around the due time: first {result.first_offset:+.1f} s, "
             f"median {result.median_offset:+.1f} s, last {result.last_offset:+.1f} s; "
-            f"batch turned into outbox rows {result.fanout_lead:.1f} s ahead"
+            f"batch turned into outbox rows {result.fanout_lead:.1f} s ahead; "
+            f"busiest second at the server: {result.busiest_second} messages"
         )
+        for refusal in result.refusals:
+            print(f"  429: {refusal}")
         ok = ok and ratio <= 1.10 and not result.rate_limited and not result.duplicates and not result.missed
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

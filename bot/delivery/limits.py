@@ -6,7 +6,8 @@ and returns how long to wait, so the rules are unit-tested with a fake clock and
 
 The rules, per request that Telegram counts (sends, copies, forwards, edits):
 
-- the whole bot: at most `global_per_second` requests a second, spaced evenly (see `RateLimits`);
+- the whole bot: at most `global_per_second` requests in any `global_window` (1.02 s), spaced
+  almost evenly (see `RateLimits`);
 - a private chat (id > 0): a token bucket, `private_burst` tokens, one back every `private_interval`;
 - a group or channel (id < 0, or an @username): at most `group_per_window` in any `group_window`;
 - one request in flight per chat, so a chat receives its messages in the order they were queued;
@@ -16,6 +17,8 @@ The rules, per request that Telegram counts (sends, copies, forwards, edits):
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import enum
 from collections import deque
 from dataclasses import dataclass, field
@@ -38,17 +41,25 @@ class Priority(enum.IntEnum):
 class RateLimits:
     """Client-side limits, slightly stricter than Telegram's so network jitter never causes a 429.
 
-    The global limit is a token bucket of capacity `global_burst` refilled `global_per_second`
-    times a second. With a burst of 1 the requests are spaced evenly, so any one-second window
-    (wherever the server puts it) holds at most `global_per_second + 1` of them: 30 with the
-    defaults, which is Telegram's limit. A sliding window of 29 would instead release bursts of 29
-    on each second boundary, and jitter could push two bursts into one server window.
+    The global limit has two parts. A sliding window lets at most `global_per_second` requests go
+    in any `global_window` seconds (29 in 1.02 s: 28.4 a second, so that 31 requests always span
+    more than a second even when network or event-loop jitter squeezes them by 50 ms): that is the
+    binding rule under load. A pacing bucket (capacity `global_burst`, one token every
+    `global_pacing` of the even spacing, 32 ms with the defaults) spreads them out, so that the bot
+    never sends a clump that jitter could push into one server window.
+
+    Why both: a pacing bucket alone, refilled every 1/29 s, loses every late wake-up of the sender
+    for good (an asyncio timer fires about a millisecond late, more on a busy machine: 29/s became
+    28.2/s on a quiet machine and 25.5/s on a congested one). The window measures from the request
+    29 back instead, so a late wake-up is caught up at the next request.
 
     `margin` (seconds) lengthens the per-chat intervals and windows for the same reason.
     """
 
     global_per_second: float = 29.0
     global_burst: int = 1
+    global_pacing: float = 0.9
+    global_window: float = 1.02
     private_burst: int = 3
     private_interval: float = 1.0
     group_per_window: int = 20
@@ -60,8 +71,12 @@ class RateLimits:
 
     def __post_init__(self) -> None:
         """Refuse limits that would divide by zero or never let anything through."""
-        if self.global_per_second <= 0 or self.global_burst < 1:
-            raise ValueError("global limit must allow at least one request")
+        if self.global_per_second < 1 or self.global_burst < 1:
+            raise ValueError("global limit must allow at least one request a second")
+        if self.global_window < 1.0:
+            raise ValueError("global window must be at least Telegram's one second")
+        if not 0 < self.global_pacing <= 1:
+            raise ValueError("global pacing must be in (0, 1]: a fraction of the even spacing")
         if self.private_burst < 1 or self.private_interval <= 0:
             raise ValueError("private limit must allow at least one request")
         if self.group_per_window < 1 or self.group_window <= 0:
@@ -132,6 +147,12 @@ class SlidingWindow:
         """Record one request at `now`."""
         self._stamps.append(now)
 
+    def move(self, old: float, new: float) -> None:
+        """A request recorded at `old` really happened at `new` (later): count it then."""
+        with contextlib.suppress(ValueError):  # already out of the window
+            self._stamps.remove(old)
+        bisect.insort(self._stamps, new)
+
     def idle(self, now: float) -> bool:
         """True when the window is empty: forgetting it changes nothing."""
         self._prune(now)
@@ -145,6 +166,7 @@ class Ticket:
     chat: ChatKey
     priority: Priority = Priority.INTERACTIVE
     seq: int = -1  # arrival order, given by `Scheduler.submit`; kept across 429 retries
+    granted_at: float = 0.0  # when `next_grant` let it go (its place in the global window)
 
 
 @dataclass(eq=False, slots=True)
@@ -182,9 +204,9 @@ class Scheduler:
     """Decides which waiting request may go next and how long to wait otherwise.
 
     Protocol: `submit` a ticket; call `next_grant(now)` until it returns a ticket (that request may
-    now be sent: its tokens are taken) or a delay; `release` the ticket when its request finished,
-    `flood` it after a 429 (it is queued again at the front of its chat), `withdraw` it if its
-    caller gave up while waiting.
+    now be sent: its tokens are taken) or a delay; say when it actually leaves with `departed`;
+    `release` the ticket when its request finished, `flood` it after a 429 (it is queued again at
+    the front of its chat), `withdraw` it if its caller gave up while waiting.
     """
 
     _SWEEP_EVERY = 512
@@ -192,7 +214,10 @@ class Scheduler:
     def __init__(self, limits: RateLimits, now: float) -> None:
         """Start with no waiters and full buckets."""
         self.limits = limits
-        self._global = TokenBucket(limits.global_burst, 1.0 / limits.global_per_second, now)
+        self._global = TokenBucket(
+            limits.global_burst, limits.global_pacing * limits.global_window / limits.global_per_second, now
+        )
+        self._global_window = SlidingWindow(int(limits.global_per_second), limits.global_window)
         self._global_paused_until = 0.0
         self._lanes: dict[ChatKey, _Lane] = {}
         self._waiting: dict[ChatKey, _Lane] = {}  # lanes with a non-empty queue
@@ -268,7 +293,9 @@ class Scheduler:
         """
         if not self._waiting:
             return None, None
-        global_wait = max(self._global.delay(now), self._global_paused_until - now)
+        global_wait = max(
+            self._global.delay(now), self._global_window.delay(now), self._global_paused_until - now
+        )
         if global_wait > EPSILON:
             return None, global_wait
 
@@ -294,12 +321,24 @@ class Scheduler:
             del self._waiting[best_chat]
         lane.in_flight += 1
         self._global.take(now)
+        self._global_window.take(now)
+        ticket.granted_at = now
         if lane.limiter is not None:
             lane.limiter.take(now)
         self._grants += 1
         if self._grants % self._SWEEP_EVERY == 0:
             self._sweep(now)
         return ticket, None
+
+    def departed(self, ticket: Ticket, now: float) -> None:
+        """The granted request is leaving now: the global window counts it from now on.
+
+        A pause between the grant and the request (a garbage collection, a busy event loop) would
+        otherwise let the next requests, granted on time, reach Telegram bunched up behind it.
+        """
+        if now > ticket.granted_at + EPSILON:
+            self._global_window.move(ticket.granted_at, now)
+            ticket.granted_at = now
 
     def release(self, ticket: Ticket) -> None:
         """The granted request finished (whatever its outcome): its chat may send the next one."""

@@ -222,6 +222,7 @@ class TelegramThrottle(BaseRateLimiter[dict[str, Any]]):
         await self._granted(ticket, new=True)
         attempt = 0
         while True:
+            self._scheduler.departed(ticket, self._clock())
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:
