@@ -1,8 +1,10 @@
 """Benchmark: one reminder to 1,000 people through the real bot, the simulator at 50 ms of latency.
 
-The whole hackbot application runs against the local Bot API simulator with Telegram's flood limits
-on. 1,000 registered participants (created in the database; they started the bot earlier) and a
-rehearsed programme whose one reminder falls due about 25 s after the bot starts. We measure, from
+The whole hackbot application (`hackbot run --rehearse-at`, in its own process as in production;
+`--in-process` to run it beside the simulator) runs against the local Bot API simulator with
+Telegram's flood limits on. 1,000 registered participants (created in the database; they started
+the bot earlier) and a rehearsed programme whose one reminder falls due about 25 s after the bot
+starts. We measure, from
 the simulator's record of arriving messages:
 
 - the delivery time: first to last arrival, against the floor set by Telegram's 30 messages a second
@@ -20,13 +22,17 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import statistics
 import sys
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -42,7 +48,7 @@ from models.participant import Participant, ParticipantStatus  # noqa: E402
 from models.programme import NotificationBatch  # noqa: E402
 from simulator import Simulator  # noqa: E402
 from tests.support.harness import BOT_TOKEN, BOT_USERNAME, running_bot  # noqa: E402
-from tests.unit.programme.events import CONSENT_VERSION, Item, build_event  # noqa: E402
+from tests.unit.programme.events import CONSENT_VERSION, Item, build_event, event_data, write_event  # noqa: E402
 
 FLOOR_RATE = 30.0  # Telegram's documented limit, messages a second
 TITLE = "Titre talk"
@@ -64,7 +70,40 @@ class Outcome:
     fanout_lead: float  # how long before the due time the batch was turned into outbox rows
 
 
-async def one_round(database_url: str, schema: str | None, recipients: int, latency: float) -> Outcome:
+@contextlib.asynccontextmanager
+async def bot_process(
+    sim: Simulator, db: Database, event: dict[str, Any], starts_at: datetime, folder: Path
+) -> AsyncIterator[None]:
+    """`hackbot run --rehearse-at` in its own process: its pauses (garbage collection, the CPU
+    given to another process) then delay its own sends only, as they would in production, instead
+    of also stalling the simulated Telegram server that shares the benchmark's event loop."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "TELEGRAM_API_URL": sim.base_url,
+        "DATABASE_URL": db.url,
+        "EVENT_CONFIG": str(write_event(folder / "event.yaml", event)),
+        "LOG_LEVEL": "ERROR",
+    }
+    if db.schema:
+        env["DATABASE_SCHEMA"] = db.schema
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--rehearse-at", starts_at.isoformat(), env=env, cwd=str(ROOT)
+    )
+    try:
+        yield
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                process.kill()
+
+
+async def one_round(
+    database_url: str, schema: str | None, recipients: int, latency: float, folder: Path, *, in_process: bool
+) -> Outcome:
     await upgrade(database_url, schema=schema)
     db = Database(database_url, schema=schema)
     sim = Simulator(latency=latency, rate_limits=True)
@@ -98,18 +137,25 @@ async def one_round(database_url: str, schema: str | None, recipients: int, late
                 everyone.set()
 
     sim.on_message(record)
-    # The reminder of "talk" (1 minute before it starts) falls due 25 s from now.
-    event = build_event([Item("opening", 0, 85, reminder=0), Item("talk", 85, 300, reminder=1)])
-    event = event.shifted_to(utcnow())
+    # The reminder of "talk" (1 minute before it starts) falls due 25 s after the programme starts.
+    items = [Item("opening", 0, 85, reminder=0), Item("talk", 85, 300, reminder=1)]
+    starts_at = utcnow()
+    event = build_event(items).shifted_to(starts_at)
     talk = event.item("talk")
     assert talk is not None
     due = talk.start - timedelta(minutes=1)
+    limit = (due - utcnow()).total_seconds() + recipients / 20 + 30
     try:
-        async with running_bot(sim, db, event):
-            limit = (due - utcnow()).total_seconds() + recipients / 20 + 30
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(everyone.wait(), limit)
-            await asyncio.sleep(2)  # duplicates, if any, would arrive now
+        if in_process:
+            async with running_bot(sim, db, event):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(everyone.wait(), limit)
+                await asyncio.sleep(2)  # duplicates, if any, would arrive now
+        else:
+            async with bot_process(sim, db, event_data(items), starts_at, folder):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(everyone.wait(), limit)
+                await asyncio.sleep(2)
         async with db.read() as session:
             batch = await session.scalar(
                 select(NotificationBatch).where(NotificationBatch.subject_id == "talk")
@@ -151,6 +197,11 @@ async def main() -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="simulated network latency, seconds")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: a SQLite file)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="the bot in the benchmark's process",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     floor = args.recipients / FLOOR_RATE
@@ -168,7 +219,9 @@ async def main() -> int:
                 async with admin.connect() as connection:
                     await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
             try:
-                result = await one_round(url, schema, args.recipients, args.latency)
+                result = await one_round(
+                    url, schema, args.recipients, args.latency, Path(folder), in_process=args.in_process
+                )
             finally:
                 if admin is not None:
                     async with admin.connect() as connection:

@@ -279,19 +279,17 @@ async def test_each_chat_gets_its_messages_one_at_a_time_in_order(harness):
             priority=10,
             due_at=due,
         )
-    started = time.monotonic()
     await harness.start(
         RateLimits(global_per_second=1000, global_burst=100, margin=0.0, private_interval=0.01)
     )
     await harness.settle()
-    elapsed = time.monotonic() - started
     assert harness.api.max_in_flight_per_chat == 1
     by_chat: dict[int, list[str]] = {}
     for call in harness.api.sent("sendMessage"):
         by_chat.setdefault(call.params["chat_id"], []).append(call.params["text"])
     assert by_chat[-100] == [f"-100:{i}" for i in range(4)]
     assert by_chat[7] == ["urgent"] + [f"7:{i}" for i in range(4)]
-    assert elapsed < 13 * 0.05  # chats overlapped
+    assert harness.api.max_in_flight > 1  # chats overlapped
 
 
 async def test_distinct_chats_are_sent_concurrently(harness):
@@ -307,10 +305,8 @@ async def test_distinct_chats_are_sent_concurrently(harness):
             ],
         )
     harness.sender.wake()
-    started = time.monotonic()
     rows = await harness.settle()
     assert all(row.state is OutboxState.SENT for row in rows)
-    assert time.monotonic() - started < 1.5
     assert harness.api.max_in_flight > 16
     assert len(harness.api.sent("sendMessage")) == 60
 
