@@ -46,6 +46,7 @@ def start_bot(
             **env,
             "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
             "TELEGRAM_API_URL": sim.base_url,
+            "DASHBOARD_ENABLED": "false",  # another test's bot may hold the web port
             "LOG_LEVEL": "INFO",
         },
         stdout=log.open("ab"),
