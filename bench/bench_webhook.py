@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -51,7 +52,7 @@ from simulator import Simulator  # noqa: E402
 from tests.e2e.webhook_support import running_web_bot  # noqa: E402
 from tests.support.harness import BOT_TOKEN, BOT_USERNAME, bundled_event  # noqa: E402
 
-RATES = [25, 50, 75, 100, 125, 150, 200, 400]  # offered updates per second; then a burst (all at once)
+RATES = [25, 50, 100, 150, 200, 250, 300, 400, 600]  # offered updates per second; then a burst (all at once)
 TARGET_P95_MS = 100.0
 
 
@@ -135,6 +136,10 @@ async def run(database_url: str, schema: str | None, users: int, *, in_process: 
             for user in people
         )
     steps: list[Step] = []
+    # The simulator stands in for Telegram's servers: keep its world out of the cyclic collector,
+    # whose full passes would stall the simulated server and count as the bot's latency.
+    gc.collect()
+    gc.freeze()
     bot = (
         running_web_bot(sim, db, event, webhook=True)
         if in_process
@@ -179,6 +184,7 @@ async def run(database_url: str, schema: str | None, users: int, *, in_process: 
     finally:
         await sim.stop()
         await db.dispose()
+        gc.unfreeze()
     return steps
 
 
