@@ -19,7 +19,7 @@ from bot.i18n import Catalog
 from bot.lifecycle import run_shutdown, run_startup
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
-from models import registration
+from models import rate_history, registration
 from models.base import utcnow
 from models.db import Database
 from schedule.config import EventConfig
@@ -91,6 +91,13 @@ async def _post_init(application: HackbotApplication) -> None:
     async with services.db.transaction() as session:
         # Telegram never redelivers an update after 24 hours: older ids are dead weight.
         await registration.prune_processed_updates(session, services.now() - timedelta(days=2))
+        recent = await rate_history.take_recent_sends(session, services.now())
+    throttle = _throttle(application)
+    if throttle is not None and recent:
+        # Telegram still counts what the previous process sent in its last minute.
+        now = services.now()
+        throttle.replay([(chat_id, (now - sent_at).total_seconds()) for chat_id, sent_at in recent])
+        log.info("throttle: %d send(s) of the previous process counted", len(recent))
     # Features first: they register the sender's result hooks, which must be in place before
     # the first row (perhaps left over from before a restart) is sent.
     await run_startup(application)
@@ -109,9 +116,28 @@ async def _post_stop(application: HackbotApplication) -> None:
     # Features, then the sender, stop while the bot can still send (its HTTP client closes at
     # shut-down); requests still waiting in the throttle would fail after that.
     await run_shutdown(application)
-    sender = application.bot_data.services.sender
+    services = application.bot_data.services
+    sender = services.sender
     if sender is not None and sender.running:
         await sender.stop()
+    throttle = _throttle(application)
+    if throttle is not None:
+        now = services.now()
+        sends = [
+            (chat, now - timedelta(seconds=age))
+            for chat, age in throttle.recent_sends()
+            if isinstance(chat, int)  # an @username is not a chat id; we never send to one
+        ]
+        try:
+            async with services.db.transaction() as session:
+                await rate_history.save_recent_sends(session, sends)
+        except Exception:  # the next start may meet one 429, which the throttle handles
+            log.exception("throttle: could not save the last minute's sends")
+
+
+def _throttle(application: HackbotApplication) -> TelegramThrottle | None:
+    limiter = getattr(application.bot, "rate_limiter", None)
+    return limiter if isinstance(limiter, TelegramThrottle) else None
 
 
 async def _post_shutdown(application: HackbotApplication) -> None:

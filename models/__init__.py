@@ -3,7 +3,17 @@
 Importing this package imports every model module, so `Base.metadata` is complete for Alembic.
 """
 
-from models import broadcasts, challenges, dashboard, meals, outbox, participant, programme, questions
+from models import (
+    broadcasts,
+    challenges,
+    dashboard,
+    meals,
+    outbox,
+    participant,
+    programme,
+    questions,
+    rate_history,
+)
 from models.base import Base
 
 __all__ = [
@@ -16,4 +26,5 @@ __all__ = [
     "participant",
     "programme",
     "questions",
+    "rate_history",
 ]

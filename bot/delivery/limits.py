@@ -224,6 +224,9 @@ class Scheduler:
         self._seq = 0
         self._grants = 0
         self._recent_floods: deque[tuple[float, ChatKey]] = deque()
+        # Every grant of the last `_memory` seconds (the longest window), for `recent`/`replay`.
+        self._memory = max(limits.group_window + limits.margin, limits.global_window)
+        self._history: deque[tuple[float, ChatKey]] = deque()
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -323,12 +326,38 @@ class Scheduler:
         self._global.take(now)
         self._global_window.take(now)
         ticket.granted_at = now
+        self._remember(now, ticket.chat)
         if lane.limiter is not None:
             lane.limiter.take(now)
         self._grants += 1
         if self._grants % self._SWEEP_EVERY == 0:
             self._sweep(now)
         return ticket, None
+
+    def _remember(self, at: float, chat: ChatKey) -> None:
+        self._history.append((at, chat))
+        while self._history and self._history[0][0] <= at - self._memory:
+            self._history.popleft()
+
+    def recent(self, now: float) -> list[tuple[ChatKey, float]]:
+        """The requests granted in the last minute: (chat, seconds ago), oldest first."""
+        return [(chat, now - at) for at, chat in self._history if at > now - self._memory]
+
+    def replay(self, sends: list[tuple[ChatKey, float]], now: float) -> None:
+        """Count requests another process made (chat, seconds ago) as if this one had made them.
+
+        Called at start, before anything is sent, with what the previous process sent in its last
+        minute: Telegram still counts those against the chats and the bot.
+        """
+        for chat, age in sorted(sends, key=lambda send: -send[1]):
+            if age >= self._memory or age < 0:
+                continue
+            at = now - age
+            lane = self._lane(chat, at)
+            if lane.limiter is not None:
+                lane.limiter.take(at)
+            self._global_window.take(at)
+            self._remember(at, chat)
 
     def departed(self, ticket: Ticket, now: float) -> None:
         """The granted request is leaving now: the global window counts it from now on.

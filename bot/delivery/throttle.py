@@ -165,6 +165,16 @@ class TelegramThrottle(BaseRateLimiter[dict[str, Any]]):
             self._fail_waiters(exc)
             raise
 
+    # -- memory across restarts --------------------------------------------------------------
+
+    def recent_sends(self) -> list[tuple[ChatKey, float]]:
+        """What this process sent in the last minute: (chat, seconds ago), oldest first."""
+        return self._scheduler.recent(self._clock())
+
+    def replay(self, sends: list[tuple[ChatKey, float]]) -> None:
+        """Count what a previous process sent (chat, seconds ago): Telegram still counts it."""
+        self._scheduler.replay(sends, self._clock())
+
     # -- requests ----------------------------------------------------------------------------
 
     async def _granted(self, ticket: Ticket, *, new: bool) -> None:

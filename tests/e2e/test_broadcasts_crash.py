@@ -101,9 +101,6 @@ async def wait_until(check: Any, timeout: float, what: str) -> None:  # noqa: AS
         await asyncio.sleep(0.02)
 
 
-# Each restart begins with fresh client-side rate buckets while Telegram still counts the killed
-# process's last second: a 429 can follow a restart; the throttle waits `retry_after` and resends.
-@pytest.mark.allow_rate_limited
 async def test_sigkill_during_a_500_recipient_broadcast(
     sim: Simulator, db: Database, tmp_path: Path, test_database: databases.TestDatabase
 ) -> None:

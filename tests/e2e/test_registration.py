@@ -210,9 +210,6 @@ async def test_start_repeatedly_mid_flow_resumes(sim: Simulator, db: Database) -
         assert await participant_count(db) == 1
 
 
-# A restarted process starts with fresh client-side buckets while Telegram still counts the last
-# seconds' messages: one 429 is possible and the throttle waits `retry_after` and resends.
-@pytest.mark.allow_rate_limited
 async def test_registration_survives_a_restart(sim: Simulator, test_database) -> None:
     """The open question is kept in the database: a restarted bot continues where it stopped."""
     user = sim.add_user(first_name="Ali", language_code="fr")
@@ -284,7 +281,6 @@ async def test_privacy_commands_work_for_strangers(sim: Simulator, db: Database,
         assert "rien" in reply.text or "/start" in reply.text
 
 
-@pytest.mark.allow_rate_limited  # a restart in the middle, see test_registration_survives_a_restart
 async def test_a_new_privacy_notice_is_accepted_again(sim: Simulator, db: Database) -> None:
     """When the notice version changes, a registered person must agree again before going on."""
     user = sim.add_user(first_name="Inès", language_code="fr")

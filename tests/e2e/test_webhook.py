@@ -44,7 +44,6 @@ async def test_registration_scenarios_pass_in_webhook_mode(
     assert sim.bot.webhook_url is not None and sim.bot.webhook_url.endswith("/telegram")
 
 
-@pytest.mark.allow_rate_limited
 async def test_registration_survives_a_restart_in_webhook_mode(
     sim: Simulator, test_database: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
