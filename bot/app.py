@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import cast
@@ -42,6 +43,9 @@ def build_application(
 
     `webhook=True`: no PTB updater; our web server (`web.server`) puts updates on the update queue.
     """
+    # PTB 22 warns on every 429 unless the process opts in to its next major version's timedelta
+    # durations; the throttle reads both forms, and no other duration attribute is used.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     catalog = Catalog.load(default_language=event.default_language)
     db = database or Database(settings.database_url, schema=settings.database_schema)
     services = Services(settings=settings, event=event, db=db, catalog=catalog, clock=clock)

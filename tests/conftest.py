@@ -3,6 +3,7 @@ a running simulator that fails the test on any Bot API violation, and the real b
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from models.db import Database
 from simulator import Simulator
 from tests.support.databases import BACKENDS, TestDatabase, migrated_database
 from tests.support.harness import BOT_TOKEN, BOT_USERNAME
+
+# As `bot.app.build_application` does: PTB's timedelta durations, without its warning on every 429.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @pytest.fixture(params=BACKENDS)
