@@ -65,5 +65,7 @@ async def take_recent_sends(session: AsyncSession, now: datetime) -> list[tuple[
     ).all()
     await session.execute(delete(RecentSend))
     # An outbox row sent before a clean stop is in both: one (chat, time) pair is one send.
-    unique = {(int(chat_id), sent_at) for chat_id, sent_at in [*saved, *outbox, *in_flight] if sent_at is not None}
+    unique = {
+        (int(chat_id), sent_at) for chat_id, sent_at in [*saved, *outbox, *in_flight] if sent_at is not None
+    }
     return sorted(unique, key=lambda send: send[1])

@@ -37,7 +37,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from sqlalchemy import select
 
