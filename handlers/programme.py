@@ -57,7 +57,9 @@ from schedule.planner import (
     fanout_advance,
     minutes_until,
     parse_day,
+    rows_expiry,
     spread_start,
+    subject_end,
 )
 
 log = logging.getLogger(__name__)
@@ -212,9 +214,13 @@ class ProgrammeEngine:
     """Plans batches from the event file, schedules one job per batch, fans batches out."""
 
     def __init__(self, application: HackbotApplication, options: PlannerOptions | None = None) -> None:
-        """Nothing runs until `start`."""
+        """Nothing runs until `start`.
+
+        `options`: None (the bot's case) takes them from the event file, so a reload that changes
+        `reminders.grace_minutes` applies it to the batches still planned.
+        """
         self.application = application
-        self.options = options or PlannerOptions()
+        self.options = options
         self.lock = asyncio.Lock()
         self.rehearsal_shift = dt.timedelta(0)
         self.estimate = 0  # reachable participants: sizes the fan-out advance
@@ -434,6 +440,8 @@ class ProgrammeEngine:
                 log.info("programme: batch %d cancelled: its item changed or disappeared", batch_id)
                 return 0
             send_from = spread_start(batch.due_at, len(messages), self.rate, now)
+            end = subject_end(event, batch.kind, batch.subject_id) or batch.expires_at
+            expires = rows_expiry(batch.expires_at, end, send_from, len(messages), self.rate)
             rows = []
             for recipient, body in messages:
                 payload = {"text": body, "parse_mode": "HTML"}
@@ -451,7 +459,7 @@ class ProgrammeEngine:
                         purpose=store.PURPOSES[batch.kind],
                         due_at=send_from,
                         ref_id=batch.id,
-                        expires_at=batch.expires_at,
+                        expires_at=expires,
                         priority=store.PRIORITY,
                     )
                 )

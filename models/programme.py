@@ -178,7 +178,7 @@ async def sync_programme(
 
     `announce_changes`: True on a reload (every change is told), None at start-up (told unless the
     whole programme moved by one offset, which is a rehearsal moved to another moment, or unless
-    nothing was stored yet), False never.
+    nothing was stored yet), False never. `options`: None takes the event file's grace period.
     """
     stored = await load_entries(session)
     new_states = entry_states(event)

@@ -293,7 +293,10 @@ class PrivacySettings(BaseModel):
 
 
 class ReminderSettings(BaseModel):
-    """Minutes before an item's start at which participants are reminded, per kind (0: none)."""
+    """Minutes before an item's start at which participants are reminded, per kind (0: none).
+
+    `grace_minutes` also covers meal announcements: both are the programme's timed notifications.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -304,6 +307,9 @@ class ReminderSettings(BaseModel):
     social: int = Field(default=10, ge=0)
     team_formation: int = Field(default=15, ge=0, alias="team-formation")
     other: int = Field(default=10, ge=0)
+    grace_minutes: int | None = Field(default=None, ge=0)
+    """How late a reminder or meal announcement missed while the bot was down may still go out, in
+    minutes after its due time; never after the item (or meal) ends. None: until it ends; 0: never late."""
 
     def for_item(self, item: ProgrammeItem) -> int | None:
         """Lead time in minutes for `item` (its own override first), None when it gets no reminder."""

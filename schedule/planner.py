@@ -37,6 +37,9 @@ MIN_FANOUT_ADVANCE = dt.timedelta(seconds=5)
 FANOUT_MARGIN = dt.timedelta(seconds=2)
 """Extra time between fan-out and the first row of a spread batch."""
 
+DELIVERY_ALLOWANCE = dt.timedelta(minutes=1)
+"""How long after its spread a batch fanned out in time may still be delivered (see `rows_expiry`)."""
+
 
 class BatchKind(enum.StrEnum):
     """What a batch announces."""
@@ -48,13 +51,21 @@ class BatchKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PlannerOptions:
-    """How late a missed notification may still go out.
+    """How late a missed reminder or meal announcement may still go out.
 
     `grace`: None (default) means "until the item (or meal) ends"; otherwise a notification is useful
-    for at most this long after its due time, and never after the item ends.
+    for at most this long after its due time (quiet hours applied), and never after the item ends. A
+    zero grace means never late: a batch not fanned out by its due time is skipped. Change notices
+    are not concerned: they correct what people were told, so they go out until the entry ends.
     """
 
     grace: dt.timedelta | None = None
+
+    @classmethod
+    def for_event(cls, event: EventConfig) -> PlannerOptions:
+        """The options the event file asks for (`reminders.grace_minutes`)."""
+        minutes = event.reminders.grace_minutes
+        return cls(grace=None if minutes is None else dt.timedelta(minutes=minutes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,35 +162,36 @@ def allowed_time(event: EventConfig, at: dt.datetime) -> dt.datetime:
 
 
 def _expiry(end: dt.datetime, due: dt.datetime, options: PlannerOptions) -> dt.datetime:
-    end = _utc(end)
-    if options.grace is None:
+    # From the due time after quiet hours: a reminder they hold until 07:00 is on time at 07:00.
+    end, due = _utc(end), _utc(due)
+    if options.grace is None or options.grace >= end - due:  # (compared first: no overflow)
         return end
-    return min(end, _utc(due) + options.grace)
+    return due + options.grace
 
 
 def plan_batches(event: EventConfig, options: PlannerOptions | None = None) -> list[PlannedBatch]:
     """Every reminder and meal announcement the configuration calls for, in due order.
 
-    Batches that quiet hours push past their expiry are left out: a reminder after the item ends
-    helps nobody.
+    `options`: None takes the event file's (`PlannerOptions.for_event`). Batches that quiet hours
+    push past the item's end are left out: a reminder after the item ends helps nobody.
     """
-    options = options or PlannerOptions()
+    options = options or PlannerOptions.for_event(event)
     batches: list[PlannedBatch] = []
     for item in event.programme:
         nominal = reminder_due(event, item)
         if nominal is None:
             continue
         due = allowed_time(event, nominal)
-        expires = _expiry(item.end, nominal, options)
-        if due < expires:
+        if due < _utc(item.end):
+            expires = _expiry(item.end, due, options)
             batches.append(
                 PlannedBatch(reminder_key(item.id, item.start), BatchKind.REMINDER, item.id, due, expires)
             )
     for meal in event.meals:
         start, end = event.meal_window(meal)
         due = allowed_time(event, start)
-        expires = _expiry(end, start, options)
-        if due < expires:
+        if due < _utc(end):
+            expires = _expiry(end, due, options)
             batches.append(PlannedBatch(meal_key(meal.id, start), BatchKind.MEAL, meal.id, due, expires))
     return sorted(batches, key=lambda batch: (batch.due_at, batch.key))
 
@@ -192,20 +204,45 @@ def reminder_due(event: EventConfig, item: ProgrammeItem) -> dt.datetime | None:
     return _utc(item.start) - dt.timedelta(minutes=minutes)
 
 
-def change_batch(event: EventConfig, change: Change, revision: int, now: dt.datetime) -> PlannedBatch | None:
-    """The batch telling participants about `change`, None if it is no longer worth telling."""
-    kind, _, subject = change.entry.partition(":")
-    end: dt.datetime
+def _entry_end(event: EventConfig, entry: str) -> dt.datetime | None:
+    kind, _, subject = entry.partition(":")
     if kind == "item":
         item = event.item(subject)
-        if item is None:
-            return None
-        end = item.end
+        return None if item is None else item.end
+    meal = event.meal(subject)
+    return None if meal is None else event.meal_window(meal)[1]
+
+
+def subject_end(event: EventConfig, kind: BatchKind, subject_id: str) -> dt.datetime | None:
+    """When the item or meal a batch is about ends (UTC), None if the event no longer has it."""
+    if kind is BatchKind.REMINDER:
+        entry = item_entry(subject_id)
+    elif kind is BatchKind.MEAL:
+        entry = meal_entry(subject_id)
     else:
-        meal = event.meal(subject)
-        if meal is None:
-            return None
-        end = event.meal_window(meal)[1]
+        entry = subject_id  # a change notice names its entry
+    end = _entry_end(event, entry)
+    return None if end is None else _utc(end)
+
+
+def rows_expiry(
+    batch_expires: dt.datetime, end: dt.datetime, send_from: dt.datetime, count: int, rate: float
+) -> dt.datetime:
+    """When the rows of a batch fanned out now stop being worth sending (their outbox `expires_at`).
+
+    The batch's own expiry, but at least until the rows are all out plus `DELIVERY_ALLOWANCE`: with
+    a short grace (0 minutes: the batch expires at its due time) the rows spread around the due
+    time must still reach everyone. Never after the item or meal ends.
+    """
+    delivered = _utc(send_from) + send_span(count, rate) + DELIVERY_ALLOWANCE
+    return min(_utc(end), max(_utc(batch_expires), delivered))
+
+
+def change_batch(event: EventConfig, change: Change, revision: int, now: dt.datetime) -> PlannedBatch | None:
+    """The batch telling participants about `change`, None if it is no longer worth telling."""
+    end = _entry_end(event, change.entry)
+    if end is None:
+        return None
     due = allowed_time(event, now)
     if due >= _utc(end):
         return None

@@ -77,6 +77,17 @@ def test_check_config_reports_each_error_with_its_path(
     assert "capacity" in err and "challenges[" in err
 
 
+def test_check_config_reports_a_negative_grace_period(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`reminders.grace_minutes: -5` is one line naming the setting, and a non-zero exit."""
+    text = BUNDLED_EVENT.read_text(encoding="utf-8").replace("# grace_minutes: 30", "grace_minutes: -5", 1)
+    path = tmp_path / "negative-grace.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["check-config", str(path)]) == 2
+    assert "reminders.grace_minutes: must be >= 0" in capsys.readouterr().err
+
+
 def test_check_config_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A missing file is a clear error, not a traceback."""
     assert main(["check-config", str(tmp_path / "nope.yaml")]) == 2

@@ -64,8 +64,12 @@ def event_data(
     quiet_hours: bool = False,
     organisers: list[int] = (),  # type: ignore[assignment]
     staff_chat_id: int | None = None,
+    grace_minutes: int | None = None,
 ) -> dict[str, Any]:
-    """Raw YAML data of the bundled event with this programme and these meals."""
+    """Raw YAML data of the bundled event with this programme and these meals.
+
+    `grace_minutes`: sets `reminders.grace_minutes` (left out when None, as in the bundled file).
+    """
     data = copy.deepcopy(_RAW)
     data["programme"] = []
     for item in items:
@@ -105,6 +109,8 @@ def event_data(
     if staff_chat_id is not None:
         data["staff_chat_id"] = staff_chat_id
     data.pop("team_picking", None)
+    if grace_minutes is not None:
+        data["reminders"] = {**data["reminders"], "grace_minutes": grace_minutes}
     return data
 
 

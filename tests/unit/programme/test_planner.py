@@ -9,6 +9,7 @@ import pytest
 from schedule.config import EventConfig
 from schedule.loader import BUNDLED_EVENT, load_event_config
 from schedule.planner import (
+    DELIVERY_ALLOWANCE,
     BatchKind,
     EntryState,
     PlannerOptions,
@@ -18,7 +19,10 @@ from schedule.planner import (
     parse_day,
     plan_batches,
     reminder_key,
+    rows_expiry,
+    send_span,
     spread_start,
+    subject_end,
 )
 from tests.unit.programme.events import PARIS, Item, MealSpec, build_event
 
@@ -110,6 +114,116 @@ def test_grace_option_caps_how_late_a_notification_may_go():
     (capped,) = plan_batches(event, PlannerOptions(grace=dt.timedelta(minutes=5)))
     assert default.expires_at == event.programme[0].end
     assert capped.expires_at == capped.due_at + dt.timedelta(minutes=5)
+
+
+def test_grace_from_the_event_file_applies_to_reminders_and_meal_announcements():
+    """`reminders.grace_minutes: 5`: both expire 5 minutes after they were due."""
+    event = build_event(
+        [Item("a", 3600, 7200, reminder=10)], [MealSpec("snack", start=7200, end=9000)], grace_minutes=5
+    )
+    assert PlannerOptions.for_event(event) == PlannerOptions(grace=dt.timedelta(minutes=5))
+    batches = {b.subject_id: b for b in plan_batches(event)}
+    assert batches["a"].kind is BatchKind.REMINDER and batches["snack"].kind is BatchKind.MEAL
+    assert batches["a"].expires_at == batches["a"].due_at + dt.timedelta(minutes=5)
+    assert batches["snack"].expires_at == batches["snack"].due_at + dt.timedelta(minutes=5)
+
+
+def test_without_grace_in_the_file_notifications_last_until_the_item_ends():
+    """No `grace_minutes`: as before, a missed notification is useful until the item (or meal) ends."""
+    event = build_event([Item("a", 3600, 7200, reminder=10)], [MealSpec("snack", start=7200, end=9000)])
+    assert PlannerOptions.for_event(event) == PlannerOptions()
+    batches = {b.subject_id: b for b in plan_batches(event)}
+    assert batches["a"].expires_at == event.programme[0].end
+    assert batches["snack"].expires_at == event.meal_window(event.meals[0])[1]
+
+
+def test_a_long_grace_never_runs_past_the_item_end():
+    """60 minutes of grace on a 5-minute item and a 5-minute snack: they expire when those end."""
+    event = build_event(
+        [Item("short", 3600, 3900, reminder=1)], [MealSpec("snack", start=7200, end=7500)], grace_minutes=60
+    )
+    batches = {b.subject_id: b for b in plan_batches(event)}
+    assert batches["short"].expires_at == event.programme[0].end
+    assert batches["snack"].expires_at == event.meal_window(event.meals[0])[1]
+
+
+def test_zero_grace_plans_every_notification_but_lets_none_go_late():
+    """`grace_minutes: 0` still plans each batch; it expires at its due time."""
+    event = build_event(
+        [Item("a", 3600, 7200, reminder=10)], [MealSpec("snack", start=7200, end=9000)], grace_minutes=0
+    )
+    batches = plan_batches(event)
+    assert {b.subject_id for b in batches} == {"a", "snack"}
+    assert all(b.expires_at == b.due_at for b in batches)
+
+
+@pytest.mark.parametrize(
+    ("grace", "late_minutes", "sent"),
+    [
+        (None, 50, True),  # the item (1 hour, reminder due 10 minutes before) is not over
+        (None, 75, False),  # it is over
+        (5, 4, True),
+        (5, 5, False),
+        (5, 6, False),
+        (0, 0, False),  # a batch not fanned out before its due time is late
+        (0, 1, False),
+        (120, 50, True),
+        (120, 75, False),  # the grace is longer than what is left of the item
+    ],
+)
+def test_a_missed_reminder_goes_out_at_start_only_within_the_grace(grace, late_minutes, sent):
+    """A batch found at start `late_minutes` after its due time is sent only if it has not expired."""
+    event = build_event([Item("a", 3600, 7200, reminder=10)], grace_minutes=grace)
+    (batch,) = plan_batches(event)
+    started_at = batch.due_at + dt.timedelta(minutes=late_minutes)
+    # The store plans and fans out a batch only while `expires_at > now` (`models.programme`).
+    assert (batch.expires_at > started_at) is sent
+
+
+def test_grace_counts_from_the_end_of_quiet_hours():
+    """A reminder held by quiet hours until 07:00 is on time at 07:00: a zero grace keeps it."""
+    base = dt.datetime(2030, 1, 10, 6, 30, tzinfo=PARIS)
+    items = [Item("early", 30 * 60, 90 * 60, reminder=15)]  # 07:00-08:00: due 06:45 -> 07:00
+    seven = dt.datetime(2030, 1, 10, 7, 0, tzinfo=PARIS)
+    (never_late,) = plan_batches(build_event(items, base=base, quiet_hours=True, grace_minutes=0))
+    (five,) = plan_batches(build_event(items, base=base, quiet_hours=True, grace_minutes=5))
+    assert never_late.due_at == never_late.expires_at == seven
+    assert five.expires_at == seven + dt.timedelta(minutes=5)
+
+
+def test_rows_of_a_batch_fanned_out_in_time_outlive_a_zero_grace():
+    """Rows spread around the due time get their sending time plus an allowance, never past the end."""
+    due = dt.datetime(2030, 1, 10, 9, 0, tzinfo=UTC)
+    count, rate = 100, 25.6
+    send_from = spread_start(due, count, rate, due - dt.timedelta(seconds=5))
+    assert send_from < due
+    delivered = send_from + send_span(count, rate) + DELIVERY_ALLOWANCE
+    far = due + dt.timedelta(hours=1)
+    assert rows_expiry(due, far, send_from, count, rate) == delivered  # grace 0
+    assert delivered > due + send_span(count, rate) / 2  # the last row, sent after due, is not cut
+    assert rows_expiry(due, due + dt.timedelta(seconds=10), send_from, count, rate) == due + dt.timedelta(
+        seconds=10
+    )
+    assert rows_expiry(far, far, send_from, count, rate) == far  # no grace: until the end
+    thirty = due + dt.timedelta(minutes=30)
+    assert rows_expiry(thirty, far, send_from, count, rate) == thirty  # a longer grace is kept
+
+
+def test_subject_end_of_each_kind_of_batch():
+    """Reminders end with their item, meal announcements with their meal, change notices with their entry."""
+    event = build_event(
+        [Item("lunch-item", 0, 3600, kind="meal")],
+        [MealSpec("lunch", item="lunch-item"), MealSpec("snack", start=7200, end=7800)],
+    )
+    item_end = event.programme[0].end
+    snack_end = event.meal_window(event.meals[1])[1]
+    assert subject_end(event, BatchKind.REMINDER, "lunch-item") == item_end
+    assert subject_end(event, BatchKind.MEAL, "lunch") == item_end
+    assert subject_end(event, BatchKind.MEAL, "snack") == snack_end
+    assert subject_end(event, BatchKind.CHANGE, "item:lunch-item") == item_end
+    assert subject_end(event, BatchKind.CHANGE, "meal:snack") == snack_end
+    assert subject_end(event, BatchKind.REMINDER, "gone") is None
+    assert subject_end(event, BatchKind.MEAL, "gone") is None
 
 
 def test_meals_with_own_times_and_linked_meals():

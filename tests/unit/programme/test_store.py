@@ -287,3 +287,26 @@ async def test_forget_erases_meal_data_and_queued_notifications(db: Database) ->
             await session.scalar(select(OutgoingMessage).where(OutgoingMessage.state == OutboxState.PENDING))
             is None
         )
+
+
+async def test_a_reload_setting_a_grace_retimes_planned_batches_but_not_change_notices(db: Database) -> None:
+    """`grace_minutes: 3` on reload: 2 minutes late stays planned, 10 minutes late is skipped."""
+    now = utcnow()
+    base = now + dt.timedelta(minutes=10)
+    items = [Item("a", 0, 1800, reminder=12), Item("b", 1800, 3600, reminder=50)]  # due 2 and 10 min ago
+    await sync(db, build_event(items).shifted_to(base), None, now=now - dt.timedelta(hours=1))
+    moved_place = [Item("a", 0, 1800, reminder=12, place=("Salle B", "Room B")), items[1]]
+    reloaded = build_event(moved_place, grace_minutes=3).shifted_to(base)
+    result = await sync(db, reloaded, True, now=now)
+    assert result.skipped == 1 and result.announced == ["item:a"]
+    stored = {(b.kind, b.subject_id): b for b in (await batches(db)).values()}
+    reminder_a = stored[(BatchKind.REMINDER, "a")]
+    assert reminder_a.state is BatchState.PLANNED
+    assert reminder_a.expires_at == reminder_a.due_at + dt.timedelta(minutes=3)
+    assert stored[(BatchKind.REMINDER, "b")].state is BatchState.SKIPPED
+    item_a = reloaded.item("a")
+    assert item_a is not None
+    change = stored[(BatchKind.CHANGE, "item:a")]
+    assert (
+        change.state is BatchState.PLANNED and change.expires_at == item_a.end
+    )  # a correction: until the end

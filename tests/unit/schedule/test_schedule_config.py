@@ -78,6 +78,20 @@ def test_reminder_lead_time(changes, settings, expected):
     assert ReminderSettings.model_validate(settings).for_item(item(**changes)) == expected
 
 
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [({}, None), ({"grace_minutes": None}, None), ({"grace_minutes": 0}, 0), ({"grace_minutes": 20}, 20)],
+)
+def test_grace_minutes_is_optional(settings, expected):
+    """Absent or null: until the item ends (None); 0 and positive minutes are kept as written."""
+    assert ReminderSettings.model_validate(settings).grace_minutes == expected
+
+
+def test_bundled_event_keeps_missed_notifications_until_the_item_ends(event):
+    """The example leaves `grace_minutes` out (commented), so nothing changes for it."""
+    assert event.reminders.grace_minutes is None
+
+
 def test_reminder_at(event):
     """The reminder instant is the item's start minus its lead time."""
     lunch = event.item("sat-lunch")

@@ -216,6 +216,12 @@ ERROR_CASES: list[tuple[str, Mutation, str]] = [
         "team_picking.closes_at: team picking must close after it opens",
     ),
     ("escalation zero", _set("question_escalation_minutes", 0), "question_escalation_minutes: must be > 0"),
+    ("negative grace", _set("reminders.grace_minutes", -5), "reminders.grace_minutes: must be >= 0"),
+    (
+        "grace not a number",
+        _set("reminders.grace_minutes", "1h"),
+        "reminders.grace_minutes: must be a whole number",
+    ),
     ("organiser id negative", _set("organisers", [-5]), "organisers: Telegram user ids are positive numbers"),
 ]
 
@@ -270,6 +276,18 @@ def test_unquoted_quiet_hours_are_understood(raw, write_yaml):
     assert "start: 23:00" in text
     config = load_event_config(write_yaml(text))
     assert config.quiet_hours.start.hour == 23
+
+
+def test_the_documented_grace_line_can_be_uncommented(write_yaml):
+    """The bundled file's `# grace_minutes: 30` is valid once uncommented (it sits under `reminders`)."""
+    text = BUNDLED_EVENT.read_text(encoding="utf-8")
+    assert text.count("  # grace_minutes: 30\n") == 1
+    config = load_event_config(write_yaml(text.replace("  # grace_minutes: 30\n", "  grace_minutes: 30\n")))
+    assert config.reminders.grace_minutes == 30
+    negative = text.replace("  # grace_minutes: 30\n", "  grace_minutes: -1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_event_config(write_yaml(negative))
+    assert caught.value.errors == ["reminders.grace_minutes: must be >= 0"]
 
 
 @pytest.mark.parametrize(
