@@ -73,14 +73,14 @@ async def test_missed_notifications_within_the_grace_are_sent_once_the_others_sk
 
 
 async def test_zero_grace_sends_nothing_late_and_everything_on_time(sim: Simulator, db: Database) -> None:
-    """Grace 0: a reminder and a meal due 20 s before start are dropped; one due 4 s after it arrives."""
+    """Grace 0: a reminder and a meal due 20 s before start are dropped; one due 10 s after it arrives."""
     people = await registered_people(sim, db, 3)
     now = utcnow()
     # Offsets in seconds from now + 40 s (the first item).
     event = build_event(
         [
             Item("late", 0, 20, reminder=1),  # reminder due 20 s ago
-            Item("on-time", 24, 90, reminder=1),  # reminder due in 4 s
+            Item("on-time", 30, 90, reminder=1),  # reminder due in 10 s (the bot is up well before)
         ],
         [MealSpec("soup", start=-60, end=30)],  # served 20 s ago
         grace_minutes=0,
