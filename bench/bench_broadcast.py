@@ -31,57 +31,21 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
-from telegram.ext import AIORateLimiter  # noqa: E402
-
-from bench.bench_delivery import (  # noqa: E402
-    REPLY_AT,
-    Result,
-    gathered_broadcast,
-    run_scenario,
-    sequential_broadcast,
-)
-from models.base import utcnow  # noqa: E402
+from bench import common  # noqa: E402
+from bench.bench_delivery import REPLY_AT, Result, baselines, print_table  # noqa: E402
 from models.db import Database  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
-from models.participant import Participant, ParticipantStatus  # noqa: E402
-from simulator import Simulator, SimUser  # noqa: E402
+from simulator import SimUser  # noqa: E402
 from tests.e2e.test_broadcasts_crash import start_bot, stop, write_event  # noqa: E402
-from tests.support.harness import BOT_TOKEN, BOT_USERNAME, bundled_event, running_bot  # noqa: E402
+from tests.support.harness import bundled_event, running_bot  # noqa: E402
 
 FLOOR_RATE = 30.0  # Telegram's documented limit, messages a second
 BODY = "📣 Le bus est arrivé devant l'entrée : départ dans 5 minutes !"
-
-
-async def seed(db: Database, sim: Simulator, count: int, consent_version: str) -> list[SimUser]:
-    """Registered participants who started the bot earlier (created directly, for speed)."""
-    users = [sim.add_user(first_name=f"P{i}", language_code="fr") for i in range(count)]
-    now = utcnow()
-    for user in users:
-        user.account.started_bots.add(sim.bot.id)
-    async with db.transaction() as session:
-        session.add_all(
-            Participant(
-                telegram_id=user.id,
-                display_name=user.first_name,
-                language="fr",
-                role="resident",
-                consent_version=consent_version,
-                consent_given_at=now,
-                registered_at=now,
-                status=ParticipantStatus.ACTIVE,
-            )
-            for user in users
-        )
-    return users
 
 
 async def asks_for_help(user: SimUser, started: float, latencies: list[float]) -> None:
@@ -94,21 +58,18 @@ async def asks_for_help(user: SimUser, started: float, latencies: list[float]) -
         latencies.append(time.monotonic() - begin)
 
 
-async def hackbot_broadcast(
-    database_url: str, schema: str | None, recipients: int, latency: float, *, own_process: bool
-) -> Result:
+async def hackbot_broadcast(db: Database, recipients: int, latency: float, *, own_process: bool) -> Result:
     """The real `/annonce` path, end to end: the bot as its own process, or in the simulator's."""
-    await upgrade(database_url, schema=schema)
-    db = Database(database_url, schema=schema)
-    sim = Simulator(latency=latency, rate_limits=True)
-    sim.add_bot(token=BOT_TOKEN, username=BOT_USERNAME, first_name="Hackbot")
-    await sim.start(host="127.0.0.1", port=0)
+    sim = await common.started_simulator(latency=latency, rate_limits=True)
     name = "own process (as deployed)" if own_process else "in the simulator's process"
     result = Result(f"hackbot, {name}: /annonce → outbox → sender + TelegramThrottle")
     arrivals: dict[int, list[float]] = {}
     targets: set[int] = set()
     try:
-        people = await seed(db, sim, recipients, bundled_event().privacy.version)
+        consent_version = bundled_event().privacy.version
+        people = await common.registered_participants(
+            sim, db, recipients, consent_version, prefix="P", started=True
+        )
         asker = sim.add_user(first_name="Asker", language_code="fr")  # not registered: not a recipient
         asker.account.started_bots.add(sim.bot.id)
         organiser = sim.add_user(first_name="Orga", language_code="fr")
@@ -127,11 +88,11 @@ async def hackbot_broadcast(
             if own_process:
                 folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
                 env = {
-                    "DATABASE_URL": database_url,
+                    "DATABASE_URL": db.url,
                     "EVENT_CONFIG": str(write_event(folder / "e.yaml", organiser.id)),
                 }
-                if schema:
-                    env["DATABASE_SCHEMA"] = schema
+                if db.schema:
+                    env["DATABASE_SCHEMA"] = db.schema
                 process = start_bot(sim, env, folder / "bot.log")
                 stack.push_async_callback(stop, process, signal.SIGTERM)
             else:
@@ -159,7 +120,6 @@ async def hackbot_broadcast(
             result.failed = recipients  # the report does not say everyone got it
     finally:
         await sim.stop()
-        await db.dispose()
     result.delivered = len(arrivals)
     result.duplicates = sum(len(copies) - 1 for copies in arrivals.values())
     result.failed = max(result.failed, recipients - result.delivered)
@@ -172,52 +132,23 @@ async def hackbot_broadcast(
 
 async def ours(args: argparse.Namespace, *, own_process: bool) -> Result:
     """Run hackbot's path on a fresh SQLite file, or a fresh schema of the PostgreSQL URL given."""
-    with tempfile.TemporaryDirectory() as folder:
-        if not args.database_url:
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-            return await hackbot_broadcast(url, None, args.recipients, args.latency, own_process=own_process)
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = create_async_engine(args.database_url, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            return await hackbot_broadcast(
-                args.database_url, schema, args.recipients, args.latency, own_process=own_process
-            )
-        finally:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await admin.dispose()
+    async with common.fresh_database(args.database_url) as db:
+        return await hackbot_broadcast(db, args.recipients, args.latency, own_process=own_process)
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.bench_parser(__doc__)
     parser.add_argument("--recipients", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="simulated network latency, seconds")
-    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: a SQLite file)")
     parser.add_argument(
         "--skip-baselines", action="store_true", help="only hackbot's path, as its own process"
     )
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.ERROR)
+    args = common.parse_arguments(parser, log_level=logging.ERROR)
 
     results = [await ours(args, own_process=True)]
     if not args.skip_baselines:
         results.append(await ours(args, own_process=False))
-        results.append(
-            await run_scenario(
-                "sequential send_message loop", args.recipients, args.latency, None, sequential_broadcast
-            )
-        )
-        results.append(
-            await run_scenario(
-                "PTB AIORateLimiter (max_retries=3), gather",
-                args.recipients,
-                args.latency,
-                AIORateLimiter(max_retries=3),
-                gathered_broadcast,
-            )
-        )
+        results += await baselines(args.recipients, args.latency)
     floor = args.recipients / FLOOR_RATE
     backend = "PostgreSQL" if args.database_url else "SQLite"
     print(
@@ -225,18 +156,7 @@ async def main() -> int:
         f"Telegram's limits on; hackbot on {backend}"
     )
     print(f"floor at 30 msg/s: {floor:.1f} s; target: within 10 % ({floor * 1.1:.1f} s), no 429\n")
-    print(
-        "| path | time (s) | vs floor | msg/s | delivered | 429s | duplicates | failed "
-        "| reply latency max (s) |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in results:
-        rate = r.delivered / r.seconds if r.seconds else 0.0
-        replies = max(r.reply_latencies) if r.reply_latencies else float("nan")
-        print(
-            f"| {r.name} | {r.seconds:.1f} | {r.seconds / floor:.2f}× | {rate:.1f} | {r.delivered} | "
-            f"{r.rate_limited} | {r.duplicates} | {r.failed} | {replies:.2f} |"
-        )
+    print_table(results, floor)
     mine = results[0]
     ok = (
         mine.seconds <= floor * 1.10

@@ -13,28 +13,31 @@ Run: .venv/bin/python bench/bench_delivery.py [--recipients 1000] [--latency 0.0
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import tempfile
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseRateLimiter
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
 
-from bot.delivery import outbox
-from bot.delivery.outbox import NewMessage
-from bot.delivery.sender import OutboxSender
-from bot.delivery.throttle import TelegramThrottle
-from models.db import Database
-from models.migrate import upgrade
-from models.outbox import OutboxState, OutgoingMessage
-from simulator import Simulator
+from sqlalchemy import func, select  # noqa: E402
+from telegram.error import TelegramError  # noqa: E402
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseRateLimiter  # noqa: E402
+
+from bench import common  # noqa: E402
+from bot.delivery import outbox  # noqa: E402
+from bot.delivery.outbox import NewMessage  # noqa: E402
+from bot.delivery.sender import OutboxSender  # noqa: E402
+from bot.delivery.throttle import TelegramThrottle  # noqa: E402
+from models.db import Database  # noqa: E402
+from models.outbox import OutboxState, OutgoingMessage  # noqa: E402
+from simulator import Simulator  # noqa: E402
 
 TOKEN = "123456:TEST-TOKEN"
 REPLY_AT = (3.0, 6.0, 9.0)
@@ -52,9 +55,7 @@ class Result:
 
 
 async def make_world(recipients: int, latency: float) -> tuple[Simulator, list[Any], Any]:
-    sim = Simulator(latency=latency, rate_limits=True)
-    sim.add_bot(token=TOKEN, username="hackbot_test_bot")
-    await sim.start(host="127.0.0.1", port=0)
+    sim = await common.started_simulator(token=TOKEN, latency=latency, rate_limits=True)
     people = [sim.add_user(first_name=f"P{i}") for i in range(recipients)]
     asker = sim.add_user(first_name="Asker")
     for person in [*people, asker]:
@@ -178,44 +179,22 @@ async def gathered_broadcast(app: Application, people: list[Any], result: Result
     await asyncio.gather(*(one(i, person) for i, person in enumerate(people)))
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipients", type=int, default=1000)
-    parser.add_argument("--latency", type=float, default=0.05)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.ERROR)
-
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        await upgrade(url)  # not timed
-        db = Database(url)
-        try:
-            ours = await run_scenario(
-                "hackbot: outbox + TelegramThrottle",
-                args.recipients,
-                args.latency,
-                TelegramThrottle(),
-                outbox_broadcast(db),
-            )
-        finally:
-            await db.dispose()
-    results = [
-        ours,
-        await run_scenario(
-            "sequential send_message loop", args.recipients, args.latency, None, sequential_broadcast
-        ),
+async def baselines(recipients: int, latency: float) -> list[Result]:
+    """What hackbot is compared with: a plain sequential loop, then PTB's limiter with every send at once."""
+    return [
+        await run_scenario("sequential send_message loop", recipients, latency, None, sequential_broadcast),
         await run_scenario(
             "PTB AIORateLimiter (max_retries=3), gather",
-            args.recipients,
-            args.latency,
+            recipients,
+            latency,
             AIORateLimiter(max_retries=3),
             gathered_broadcast,
         ),
     ]
-    floor = args.recipients / 30
-    latency_ms = args.latency * 1000
-    print(f"\n{args.recipients} recipients, simulator latency {latency_ms:.0f} ms, Telegram's limits on")
-    print(f"floor at 30 msg/s: {floor:.1f} s\n")
+
+
+def print_table(results: list[Result], floor: float) -> None:
+    """One Markdown row per path: time, against the floor, rate, and what went wrong."""
     print(
         "| path | time (s) | vs floor | msg/s | delivered | 429s | duplicates | failed "
         "| reply latency max (s) |"
@@ -228,6 +207,28 @@ async def main() -> None:
             f"| {r.name} | {r.seconds:.1f} | {r.seconds / floor:.2f}× | {rate:.1f} | {r.delivered} | "
             f"{r.rate_limited} | {r.duplicates} | {r.failed} | {replies:.2f} |"
         )
+
+
+async def main() -> None:
+    parser = common.bench_parser(__doc__, database=False)
+    parser.add_argument("--recipients", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.05)
+    args = common.parse_arguments(parser, log_level=logging.ERROR)
+
+    async with common.fresh_database(None) as db:  # migrated before the clock starts
+        ours = await run_scenario(
+            "hackbot: outbox + TelegramThrottle",
+            args.recipients,
+            args.latency,
+            TelegramThrottle(),
+            outbox_broadcast(db),
+        )
+    results = [ours, *await baselines(args.recipients, args.latency)]
+    floor = args.recipients / 30
+    latency_ms = args.latency * 1000
+    print(f"\n{args.recipients} recipients, simulator latency {latency_ms:.0f} ms, Telegram's limits on")
+    print(f"floor at 30 msg/s: {floor:.1f} s\n")
+    print_table(results, floor)
 
 
 if __name__ == "__main__":

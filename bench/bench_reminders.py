@@ -18,17 +18,12 @@ the simulator's record of arriving messages:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
-import logging
-import os
-import signal
 import statistics
 import sys
 import tempfile
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,16 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select, text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
+from bench import common  # noqa: E402
 from models.base import utcnow  # noqa: E402
 from models.db import Database  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
-from models.participant import Participant, ParticipantStatus  # noqa: E402
 from models.programme import NotificationBatch  # noqa: E402
 from simulator import Simulator  # noqa: E402
-from tests.support.harness import BOT_TOKEN, BOT_USERNAME, running_bot  # noqa: E402
+from tests.support.harness import running_bot  # noqa: E402
 from tests.unit.programme.events import CONSENT_VERSION, Item, build_event, event_data, write_event  # noqa: E402
 
 FLOOR_RATE = 30.0  # Telegram's documented limit, messages a second
@@ -73,62 +66,23 @@ class Outcome:
 
 @contextlib.asynccontextmanager
 async def bot_process(
-    sim: Simulator, db: Database, event: dict[str, Any], starts_at: datetime, folder: Path
+    sim: Simulator, db: Database, event: dict[str, Any], starts_at: datetime
 ) -> AsyncIterator[None]:
     """`hackbot run --rehearse-at` in its own process: its pauses (garbage collection, the CPU
     given to another process) then delay its own sends only, as they would in production, instead
     of also stalling the simulated Telegram server that shares the benchmark's event loop."""
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-        "TELEGRAM_API_URL": sim.base_url,
-        "DATABASE_URL": db.url,
-        "EVENT_CONFIG": str(write_event(folder / "event.yaml", event)),
-        "DASHBOARD_ENABLED": "false",
-        "LOG_LEVEL": "ERROR",
-    }
-    if db.schema:
-        env["DATABASE_SCHEMA"] = db.schema
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--rehearse-at", starts_at.isoformat(), env=env, cwd=str(ROOT)
-    )
-    try:
-        yield
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
+    with tempfile.TemporaryDirectory() as folder:
+        env = {
+            "EVENT_CONFIG": str(write_event(Path(folder) / "event.yaml", event)),
+            "DASHBOARD_ENABLED": "false",
+        }
+        async with common.hackbot_process(sim, db, "--rehearse-at", starts_at.isoformat(), env=env):
+            yield
 
 
-async def one_round(
-    database_url: str, schema: str | None, recipients: int, latency: float, folder: Path, *, in_process: bool
-) -> Outcome:
-    await upgrade(database_url, schema=schema)
-    db = Database(database_url, schema=schema)
-    sim = Simulator(latency=latency, rate_limits=True)
-    sim.add_bot(token=BOT_TOKEN, username=BOT_USERNAME, first_name="Hackbot")
-    await sim.start(host="127.0.0.1", port=0)
-    users = [sim.add_user(first_name=f"P{i}", language_code="fr") for i in range(recipients)]
-    now = utcnow()
-    for user in users:
-        user.account.started_bots.add(sim.bot.id)
-    async with db.transaction() as session:
-        session.add_all(
-            Participant(
-                telegram_id=user.id,
-                display_name=user.first_name,
-                language="fr",
-                role="resident",
-                consent_version=CONSENT_VERSION,
-                consent_given_at=now,
-                registered_at=now,
-                status=ParticipantStatus.ACTIVE,
-            )
-            for user in users
-        )
+async def one_round(db: Database, recipients: int, latency: float, *, in_process: bool) -> Outcome:
+    sim = await common.started_simulator(latency=latency, rate_limits=True)
+    await common.registered_participants(sim, db, recipients, CONSENT_VERSION, prefix="P", started=True)
     arrivals: dict[int, list[datetime]] = {}
     everyone = asyncio.Event()
 
@@ -159,7 +113,7 @@ async def one_round(
                     await asyncio.wait_for(everyone.wait(), limit)
                 await asyncio.sleep(2)  # duplicates, if any, would arrive now
         else:
-            async with bot_process(sim, db, event_data(items), starts_at, folder):
+            async with bot_process(sim, db, event_data(items), starts_at):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(everyone.wait(), limit)
                 await asyncio.sleep(2)
@@ -170,7 +124,6 @@ async def one_round(
             fanned_at = batch.done_at if batch is not None else None
     finally:
         await sim.stop()
-        await db.dispose()
         gc.unfreeze()
     times = sorted(t for chat in arrivals.values() for t in chat)
     accepted = sorted(
@@ -200,41 +153,18 @@ async def one_round(
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.bench_parser(__doc__, in_process=True)
     parser.add_argument("--recipients", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="simulated network latency, seconds")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: a SQLite file)")
-    parser.add_argument(
-        "--in-process",
-        action="store_true",
-        help="the bot in the benchmark's process",
-    )
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    args = common.parse_arguments(parser)
     floor = args.recipients / FLOOR_RATE
     print(f"{args.recipients} recipients, simulator latency {args.latency * 1000:.0f} ms, rate limits on")
     print(f"floor at {FLOOR_RATE:.0f} msg/s: {floor:.1f} s; target: within 10 % ({floor * 1.1:.1f} s)")
     ok = True
     for index in range(args.rounds):
-        with tempfile.TemporaryDirectory() as folder:
-            schema = None
-            url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-            admin = None
-            if args.database_url:
-                schema = f"bench_{uuid.uuid4().hex[:10]}"
-                admin = create_async_engine(args.database_url, isolation_level="AUTOCOMMIT")
-                async with admin.connect() as connection:
-                    await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
-                result = await one_round(
-                    url, schema, args.recipients, args.latency, Path(folder), in_process=args.in_process
-                )
-            finally:
-                if admin is not None:
-                    async with admin.connect() as connection:
-                        await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-                    await admin.dispose()
+        async with common.fresh_database(args.database_url) as db:
+            result = await one_round(db, args.recipients, args.latency, in_process=args.in_process)
         ratio = result.span / floor
         print(
             f"round {index + 1}: delivered {result.delivered}/{result.recipients} in {result.span:.1f} s "

@@ -20,19 +20,12 @@ figure. Latency: from the update being queued in the simulator to the bot's answ
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
-import logging
-import math
-import os
-import signal
 import socket
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,26 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
-
-from models.base import utcnow  # noqa: E402
+from bench import common  # noqa: E402
 from models.db import Database  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
-from models.participant import Participant, ParticipantStatus  # noqa: E402
 from simulator import Simulator  # noqa: E402
 from tests.e2e.webhook_support import running_web_bot  # noqa: E402
-from tests.support.harness import BOT_TOKEN, BOT_USERNAME, bundled_event  # noqa: E402
+from tests.support.harness import bundled_event  # noqa: E402
 
 RATES = [25, 50, 100, 150, 200, 250, 300, 400, 600]  # offered updates per second; then a burst (all at once)
 TARGET_P95_MS = 100.0
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (no interpolation: a value that was actually measured)."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 @dataclass
@@ -75,76 +56,32 @@ class Step:
 
 
 @contextlib.asynccontextmanager
-async def bot_process(sim: Simulator, database_url: str, schema: str | None) -> AsyncIterator[None]:
+async def bot_process(sim: Simulator, db: Database) -> AsyncIterator[None]:
     """`hackbot run --webhook` in its own process (its own CPU, like a real deployment)."""
     with socket.socket() as probe:  # a free port for the bot's web server
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-        "TELEGRAM_API_URL": sim.base_url,
-        "DATABASE_URL": database_url,
-        "WEB_HOST": "127.0.0.1",
-        "WEB_PORT": str(port),
-        "WEBHOOK_SECRET": "bench-secret",
-        "LOG_LEVEL": "ERROR",
-    }
-    if schema:
-        env["DATABASE_SCHEMA"] = schema
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--webhook", env=env, cwd=str(ROOT)
-    )
-    try:
+    env = {"WEB_HOST": "127.0.0.1", "WEB_PORT": str(port), "WEBHOOK_SECRET": "bench-secret"}
+    async with common.hackbot_process(sim, db, "--webhook", env=env) as process:
         deadline = time.monotonic() + 60
         while sim.bot.webhook_url is None:
             if process.returncode is not None or time.monotonic() > deadline:
                 raise RuntimeError("the bot did not register its webhook")
             await asyncio.sleep(0.1)
         yield
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
 
 
-async def run(database_url: str, schema: str | None, users: int, *, in_process: bool = False) -> list[Step]:
+async def run(db: Database, users: int, *, in_process: bool = False) -> list[Step]:
     """One fresh database and bot; every rate in turn; returns one step per rate."""
-    await upgrade(database_url, schema=schema)
-    db = Database(database_url, schema=schema)
-    sim = Simulator(rate_limits=True)
-    sim.add_bot(token=BOT_TOKEN, username=BOT_USERNAME, first_name="Hackbot")
-    await sim.start(host="127.0.0.1", port=0)
+    sim = await common.started_simulator(rate_limits=True)
     event = bundled_event()
-    now = utcnow()
-    people = [sim.add_user(first_name=f"U{i}", language_code="fr") for i in range(users)]
-    async with db.transaction() as session:
-        session.add_all(
-            Participant(
-                telegram_id=user.id,
-                display_name=user.first_name,
-                language="fr",
-                role="resident",
-                consent_version=event.privacy.version,
-                consent_given_at=now,
-                registered_at=now,
-                status=ParticipantStatus.ACTIVE,
-            )
-            for user in people
-        )
+    people = await common.registered_participants(sim, db, users, event.privacy.version, prefix="U")
     steps: list[Step] = []
     # The simulator stands in for Telegram's servers: keep its world out of the cyclic collector,
     # whose full passes would stall the simulated server and count as the bot's latency.
     gc.collect()
     gc.freeze()
-    bot = (
-        running_web_bot(sim, db, event, webhook=True)
-        if in_process
-        else bot_process(sim, database_url, schema)
-    )
+    bot = running_web_bot(sim, db, event, webhook=True) if in_process else bot_process(sim, db)
     try:
         async with bot:
             for user in people:  # open every chat (Telegram's 30 messages/s: a few seconds)
@@ -160,18 +97,14 @@ async def run(database_url: str, schema: str | None, users: int, *, in_process: 
                     presses.append(
                         await user.press(callback_data="bench:ping", message=message, wait_answer=False)
                     )
-                answers = [await press.wait_answered(timeout=60) for press in presses]
-                latencies = [
-                    (answer.time - press.record.created) * 1000
-                    for press, answer in zip(presses, answers, strict=True)
-                ]
+                answers, latencies = await common.answer_latencies(presses)
                 first = min(press.record.created for press in presses)
                 last = max(answer.time for answer in answers)
                 steps.append(
                     Step(
                         rate,
-                        percentile(latencies, 0.5),
-                        percentile(latencies, 0.95),
+                        common.percentile(latencies, 0.5),
+                        common.percentile(latencies, 0.95),
                         max(latencies),
                         len(presses) / max(last - first, 1e-6),
                     )
@@ -183,43 +116,21 @@ async def run(database_url: str, schema: str | None, users: int, *, in_process: 
                 print(f"  note: {len(sim.rate_limited)} request(s) answered 429 (retried by the throttle)")
     finally:
         await sim.stop()
-        await db.dispose()
         gc.unfreeze()
     return steps
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.bench_parser(__doc__, in_process=True)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
-    parser.add_argument(
-        "--in-process",
-        action="store_true",
-        help="run the bot in this process (shares one CPU with the simulator)",
-    )
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    args = common.parse_arguments(parser)
 
     backend = "postgresql" if args.database_url and args.database_url.startswith("postgresql") else "sqlite"
     best: list[float] = []
     for round_number in range(1, args.rounds + 1):
-        with tempfile.TemporaryDirectory() as tmp:
-            url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-            schema = None
-            admin = None
-            if backend == "postgresql":
-                schema = f"bench_{uuid.uuid4().hex[:10]}"
-                admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-                async with admin.connect() as connection:
-                    await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
-                steps = await run(url, schema, args.users, in_process=args.in_process)
-            finally:
-                if admin is not None:
-                    async with admin.connect() as connection:
-                        await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-                    await admin.dispose()
+        async with common.fresh_database(args.database_url) as db:
+            steps = await run(db, args.users, in_process=args.in_process)
         print(f"round {round_number} ({backend}, {args.users} participants):")
         print("  offered/s   achieved/s   p50 ms   p95 ms   max ms")
         for step in steps:

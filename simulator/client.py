@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from simulator.html import utf16_len
 from simulator.methods import CallbackRecord
@@ -42,6 +42,7 @@ __all__ = [
 
 Since = Literal["action", "now", "all"]
 MessagePredicate = Callable[["SimMessage"], bool] | str | None
+_Found = TypeVar("_Found")
 
 _PHOTO_BYTES = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")  # a minimal JPEG
 _VOICE_BYTES = b"OggS\x00\x02" + b"\x00" * 20
@@ -177,13 +178,12 @@ class SimMessage:
     @property
     def buttons(self) -> list[list[InlineButton]]:
         """Inline keyboard rows; each button has ``.text`` and ``.data`` and unpacks as (text, data)."""
-        markup = self._stored.data.get("reply_markup") or {}
         return [
             [
                 InlineButton(button["text"], button.get("callback_data", button.get("url")), "url" in button)
                 for button in row
             ]
-            for row in markup.get("inline_keyboard", [])
+            for row in _inline_keyboard(self._stored.data)
         ]
 
     @property
@@ -193,8 +193,7 @@ class SimMessage:
 
     def button(self, text: str) -> dict[str, Any]:
         """The inline button with exactly this text (KeyError if absent)."""
-        markup = self._stored.data.get("reply_markup") or {}
-        for row in markup.get("inline_keyboard", []):
+        for row in _inline_keyboard(self._stored.data):
             for button in row:
                 if button["text"] == text:
                     return dict(button)
@@ -214,7 +213,7 @@ class SimMessage:
         document = self._stored.data.get("document")
         if document is None:
             return None
-        data = self._stored.file.data if self._stored.file is not None else b""
+        data = self.file_bytes or b""
         return SimDocument(document.get("file_name"), document.get("mime_type"), data, document["file_id"])
 
     @property
@@ -295,6 +294,38 @@ def _as_predicate(pred: MessagePredicate) -> Callable[[SimMessage], bool]:
     return pred
 
 
+def _wrap(stored: Iterable[StoredMessage]) -> list[SimMessage]:
+    return [SimMessage(message) for message in stored]
+
+
+def _inline_keyboard(data: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The rows of buttons of a message's inline keyboard (none when it has no keyboard)."""
+    return list((data.get("reply_markup") or {}).get("inline_keyboard", []))
+
+
+async def _wait_until(
+    sim: Simulator,
+    find: Callable[[], _Found | None],
+    timeout: float,  # noqa: ASYNC109
+    failure: Callable[[], str],
+) -> _Found:
+    """What ``find`` returns once it returns something, checked again on every change of the world.
+
+    ``find`` is checked first, so what is already there is returned at once, even with no time left;
+    after ``timeout`` seconds without it: TimeoutError with the text ``failure`` gives (called then,
+    so it can describe what ``find`` saw last).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = find()
+        if found is not None:
+            return found
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(failure())
+        await sim.world.changed.wait(remaining)
+
+
 class _ChatView:
     """What one observer sees of one chat: bot messages, and the cursor used by waits."""
 
@@ -322,26 +353,26 @@ class _ChatView:
     async def wait_for_message(self, pred: MessagePredicate, timeout: float, since: Since) -> SimMessage:  # noqa: ASYNC109
         check = _as_predicate(pred)
         threshold = self._threshold(since)
-        deadline = time.monotonic() + timeout
-        while True:
-            fresh = [
-                SimMessage(m)
-                for m in self.bot_messages()
-                if m.seq > threshold and m.message_id not in self.consumed
-            ]
-            for message in fresh:
-                if check(message):
-                    self.consumed.add(message.message_id)
-                    return message
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(
-                    f"no matching bot message in chat {self.chat.id} within {timeout}s; "
-                    f"new bot messages since the last action:\n{_describe(fresh)}\n"
-                    f"all bot messages in the chat:\n"
-                    f"{_describe([SimMessage(m) for m in self.bot_messages()])}"
-                )
-            await self.sim.world.changed.wait(remaining)
+        fresh: list[SimMessage] = []  # what the last look found, for the error message
+
+        def find() -> SimMessage | None:
+            fresh[:] = _wrap(
+                m for m in self.bot_messages() if m.seq > threshold and m.message_id not in self.consumed
+            )
+            found = next((message for message in fresh if check(message)), None)
+            if found is not None:
+                self.consumed.add(found.message_id)
+            return found
+
+        def failure() -> str:
+            return (
+                f"no matching bot message in chat {self.chat.id} within {timeout}s; "
+                f"new bot messages since the last action:\n{_describe(fresh)}\n"
+                f"all bot messages in the chat:\n"
+                f"{_describe(_wrap(self.bot_messages()))}"
+            )
+
+        return await _wait_until(self.sim, find, timeout, failure)
 
     async def wait_for_edit(
         self,
@@ -355,26 +386,26 @@ class _ChatView:
             message, pred = None, message if pred is None else pred
         check = _as_predicate(pred)
         threshold = self._threshold(since)
-        deadline = time.monotonic() + timeout
-        while True:
-            candidates = [
-                SimMessage(m)
+        candidates: list[SimMessage] = []  # what the last look found, for the error message
+
+        def find() -> SimMessage | None:
+            candidates[:] = _wrap(
+                m
                 for m in self.bot_messages(include_deleted=False)
                 if m.edit_count
                 and m.edit_seq > threshold
                 and (message is None or m.message_id == message.message_id)
-            ]
-            for candidate in candidates:
-                if check(candidate):
-                    return candidate
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(
-                    f"no matching edit in chat {self.chat.id} within {timeout}s; "
-                    "edited since the last action:\n"
-                    f"{_describe(candidates)}"
-                )
-            await self.sim.world.changed.wait(remaining)
+            )
+            return next((candidate for candidate in candidates if check(candidate)), None)
+
+        def failure() -> str:
+            return (
+                f"no matching edit in chat {self.chat.id} within {timeout}s; "
+                "edited since the last action:\n"
+                f"{_describe(candidates)}"
+            )
+
+        return await _wait_until(self.sim, find, timeout, failure)
 
 
 class SimBot:
@@ -465,13 +496,12 @@ class SimCallbackQuery:
 
     async def wait_answered(self, timeout: float = 5.0) -> AnsweredCallback:  # noqa: ASYNC109
         """Wait until the bot answers the query."""
-        deadline = time.monotonic() + timeout
-        while self.record.answer is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"callback query {self.id} ({self.data!r}) not answered within {timeout}s")
-            await self.sim.world.changed.wait(remaining)
-        return self.record.answer
+        return await _wait_until(
+            self.sim,
+            lambda: self.record.answer,
+            timeout,
+            lambda: f"callback query {self.id} ({self.data!r}) not answered within {timeout}s",
+        )
 
 
 class SimGroup:
@@ -495,7 +525,7 @@ class SimGroup:
     @property
     def messages(self) -> list[SimMessage]:
         """Bot messages in the group, current state, deleted ones left out."""
-        return [SimMessage(m) for m in self.view.bot_messages()]
+        return _wrap(self.view.bot_messages())
 
     def messages_from_bot(self, bot: SimBot | None = None) -> list[SimMessage]:
         """Messages of one bot (default: any bot) in the group, as they are now."""
@@ -504,7 +534,7 @@ class SimGroup:
     @property
     def all_messages(self) -> list[SimMessage]:
         """Every message in the group (users' too), in order."""
-        return [SimMessage(m) for m in self.sim.world.iter_messages(self.chat)]
+        return _wrap(self.sim.world.iter_messages(self.chat))
 
     @property
     def topics(self) -> dict[int, str]:
@@ -555,7 +585,7 @@ class SimGroup:
 
     def set_bot_membership(self, status: str, bot: SimBot | None = None) -> None:
         """Set a bot's status: "member", "administrator", "left" or "kicked" (the bot gets my_chat_member)."""
-        account = (bot or self.sim.bot).account
+        account = _bot_account(self.sim, bot)
         old = self.sim.world.chat_member(self.chat, account.id)
         self.chat.members[account.id] = status
         self.sim.emit_my_chat_member(account, self.chat, old, actor_id=None)
@@ -564,10 +594,24 @@ class SimGroup:
         return f"<SimGroup {self.id} {self.chat.type}{' forum' if self.chat.is_forum else ''}>"
 
 
+def _bot_account(sim: Simulator, bot: SimBot | None) -> BotAccount:
+    """The account of ``bot``, or of the simulator's first bot."""
+    return (bot or sim.bot).account
+
+
 def _keyboard_texts(markup: dict[str, Any] | None) -> list[list[str]] | None:
     if not markup:
         return None
     return [[b if isinstance(b, str) else b["text"] for b in row] for row in markup.get("keyboard", [])]
+
+
+class _Where(NamedTuple):
+    """Where a person sends: a group (None: the private chat with ``bot``), a reply, a forum topic."""
+
+    chat: SimGroup | None
+    reply_to: SimMessage | int | None
+    thread_id: int | None
+    bot: SimBot | None
 
 
 class SimUser:
@@ -605,12 +649,9 @@ class SimUser:
 
     # --- the private chat ---------------------------------------------------------------------------
 
-    def _bot(self, bot: SimBot | None) -> BotAccount:
-        return (bot or self.sim.bot).account
-
     def view(self, bot: SimBot | None = None) -> _ChatView:
         """The private chat with ``bot`` (default: the simulator's first bot)."""
-        account = self._bot(bot)
+        account = _bot_account(self.sim, bot)
         view = self._views.get(account.id)
         if view is None:
             chat = self.sim.world.private_chat(account, self.account)
@@ -626,21 +667,21 @@ class SimUser:
     @property
     def messages(self) -> list[SimMessage]:
         """Bot messages of the private chat with the default bot, in order, as they are now, minus deleted."""
-        return [SimMessage(m) for m in self.view().bot_messages()]
+        return self.messages_from_bot()
 
     def messages_from_bot(self, bot: SimBot | None = None) -> list[SimMessage]:
         """Messages of ``bot`` (default: the first bot) in the private chat, as they are now."""
-        return [SimMessage(m) for m in self.view(bot).bot_messages()]
+        return _wrap(self.view(bot).bot_messages())
 
     @property
     def deleted_messages(self) -> list[SimMessage]:
         """Bot messages of the private chat that were deleted."""
-        return [SimMessage(m) for m in self.sim.deleted_messages(self.chat) if m.from_bot]
+        return _wrap(m for m in self.sim.deleted_messages(self.chat) if m.from_bot)
 
     @property
     def history(self) -> list[SimMessage]:
         """Every message of the private chat with the default bot, both directions."""
-        return [SimMessage(m) for m in self.sim.world.iter_messages(self.chat)]
+        return _wrap(self.sim.world.iter_messages(self.chat))
 
     @property
     def last_message(self) -> SimMessage | None:
@@ -660,11 +701,11 @@ class SimUser:
 
     def block_bot(self, bot: SimBot | None = None) -> None:
         """Block the bot: its sends now fail with 403 (the bot gets a my_chat_member update)."""
-        self.sim.set_blocked(self.account, self._bot(bot), blocked=True)
+        self.sim.set_blocked(self.account, _bot_account(self.sim, bot), blocked=True)
 
     def unblock_bot(self, bot: SimBot | None = None) -> None:
         """Unblock the bot."""
-        self.sim.set_blocked(self.account, self._bot(bot), blocked=False)
+        self.sim.set_blocked(self.account, _bot_account(self.sim, bot), blocked=False)
 
     # --- sending ------------------------------------------------------------------------------------
 
@@ -679,24 +720,40 @@ class SimUser:
     async def _send(
         self,
         content: dict[str, Any],
-        *,
-        chat: SimGroup | None,
-        bot: SimBot | None,
-        reply_to: SimMessage | int | None,
-        thread_id: int | None,
+        where: _Where,
         file_data: tuple[bytes, str, str | None, str | None] | None = None,
     ) -> SimMessage:
-        target, view = self._target(chat, bot)
+        target, view = self._target(where.chat, where.bot)
+        reply_to = where.reply_to
         stored = self.sim.user_sends(
             self.account,
             target,
             content,
             reply_to=reply_to.message_id if isinstance(reply_to, SimMessage) else reply_to,
-            thread_id=thread_id,
+            thread_id=where.thread_id,
             file_data=file_data,
         )
         view.action_seq = stored.seq
         return SimMessage(stored)
+
+    async def _media(
+        self,
+        where: _Where,
+        kind: str,
+        data: bytes,
+        mime_type: str,
+        *,
+        caption: str | None = None,
+        filename: str | None = None,
+        **extra: Any,
+    ) -> SimMessage:
+        content: dict[str, Any] = {"_media": kind, "_extra": extra}
+        if caption:
+            content["caption"] = caption
+            found = detect_entities(caption)
+            if found:
+                content["caption_entities"] = found
+        return await self._send(content, where, (data, kind, filename, mime_type))
 
     async def send_text(
         self,
@@ -713,7 +770,7 @@ class SimUser:
         found = detect_entities(text) if entities is None else entities
         if found:
             content["entities"] = found
-        return await self._send(content, chat=chat, bot=bot, reply_to=reply_to, thread_id=thread_id)
+        return await self._send(content, _Where(chat, reply_to, thread_id, bot))
 
     async def send_text_in(
         self,
@@ -742,9 +799,8 @@ class SimUser:
         bot: SimBot | None = None,
     ) -> SimMessage:
         """Send a photo (a tiny JPEG unless ``data`` is given)."""
-        return await self._media(
-            "photo", caption, (data, "photo", None, "image/jpeg"), chat, reply_to, thread_id, bot
-        )
+        where = _Where(chat, reply_to, thread_id, bot)
+        return await self._media(where, "photo", data, "image/jpeg", caption=caption)
 
     async def send_document(
         self,
@@ -760,9 +816,8 @@ class SimUser:
     ) -> SimMessage:
         """Send a file."""
         mime = mime_type or "application/octet-stream"
-        return await self._media(
-            "document", caption, (data, "document", filename, mime), chat, reply_to, thread_id, bot
-        )
+        where = _Where(chat, reply_to, thread_id, bot)
+        return await self._media(where, "document", data, mime, caption=caption, filename=filename)
 
     async def send_voice(
         self,
@@ -775,15 +830,9 @@ class SimUser:
         bot: SimBot | None = None,
     ) -> SimMessage:
         """Send a voice note."""
+        where = _Where(chat, reply_to, thread_id, bot)
         return await self._media(
-            "voice",
-            caption,
-            (_VOICE_BYTES, "voice", None, "audio/ogg"),
-            chat,
-            reply_to,
-            thread_id,
-            bot,
-            duration=duration,
+            where, "voice", _VOICE_BYTES, "audio/ogg", caption=caption, duration=duration
         )
 
     async def send_sticker(
@@ -796,16 +845,8 @@ class SimUser:
         bot: SimBot | None = None,
     ) -> SimMessage:
         """Send a sticker."""
-        return await self._media(
-            "sticker",
-            None,
-            (_STICKER_BYTES, "sticker", None, "image/webp"),
-            chat,
-            reply_to,
-            thread_id,
-            bot,
-            emoji=emoji,
-        )
+        where = _Where(chat, reply_to, thread_id, bot)
+        return await self._media(where, "sticker", _STICKER_BYTES, "image/webp", emoji=emoji)
 
     async def send_location(
         self,
@@ -819,28 +860,7 @@ class SimUser:
     ) -> SimMessage:
         """Share a location."""
         content = {"location": {"latitude": latitude, "longitude": longitude}}
-        return await self._send(content, chat=chat, bot=bot, reply_to=reply_to, thread_id=thread_id)
-
-    async def _media(
-        self,
-        kind: str,
-        caption: str | None,
-        file_data: tuple[bytes, str, str | None, str | None],
-        chat: SimGroup | None,
-        reply_to: SimMessage | int | None,
-        thread_id: int | None,
-        bot: SimBot | None,
-        **extra: Any,
-    ) -> SimMessage:
-        content: dict[str, Any] = {"_media": kind, "_extra": extra}
-        if caption:
-            content["caption"] = caption
-            found = detect_entities(caption)
-            if found:
-                content["caption_entities"] = found
-        return await self._send(
-            content, chat=chat, bot=bot, reply_to=reply_to, thread_id=thread_id, file_data=file_data
-        )
+        return await self._send(content, _Where(chat, reply_to, thread_id, bot))
 
     async def edit(self, message: SimMessage, text: str) -> SimMessage:
         """Edit one of the user's own text messages (the bot gets an edited_message update)."""
@@ -856,7 +876,7 @@ class SimUser:
     ) -> tuple[StoredMessage, dict[str, Any]]:
         candidates = [message.stored] if message is not None else list(reversed(view.bot_messages()))
         for stored in candidates:
-            for row in (stored.data.get("reply_markup") or {}).get("inline_keyboard", []):
+            for row in _inline_keyboard(stored.data):
                 for button in row:
                     if (text is None or button["text"] == text) and (
                         callback_data is None or button.get("callback_data") == callback_data
@@ -891,7 +911,9 @@ class SimUser:
         stored, button = self._find_button(text, message, callback_data, view)
         if "callback_data" not in button:
             raise LookupError(f"button {button['text']!r} is not a callback button: {button}")
-        record = self.sim.user_presses(self.account, stored, button["callback_data"], bot=self._bot(bot))
+        record = self.sim.user_presses(
+            self.account, stored, button["callback_data"], bot=_bot_account(self.sim, bot)
+        )
         view.action_seq = self.sim.world.next_seq()
         query = SimCallbackQuery(self.sim, record)
         if wait_answer:

@@ -52,9 +52,12 @@ async def fast_sim() -> AsyncIterator[Simulator]:
     assert not simulator.rate_limited, f"the bot hit Telegram's rate limits: {simulator.rate_limited}"
 
 
-def scaled_throttle() -> TelegramThrottle:
-    """The production throttle with the group window scaled like the simulator's clock."""
-    return TelegramThrottle(RateLimits(group_window=GROUP_WINDOW))
+class ScaledThrottle(TelegramThrottle):
+    """The production throttle with the group window scaled like the simulator's clock (a subclass:
+    the application checks that its rate limiter is a `TelegramThrottle`)."""
+
+    def __init__(self) -> None:
+        super().__init__(RateLimits(group_window=GROUP_WINDOW))
 
 
 def relay_number(text: str) -> int | None:
@@ -67,7 +70,7 @@ def relay_number(text: str) -> int | None:
 
 async def test_fifty_questions_in_a_minute(fast_sim: Simulator, test_database, monkeypatch) -> None:
     """50 questions at once: 50 relays, in order, at most 20 per (scaled) minute, across a restart."""
-    monkeypatch.setattr(bot.app, "TelegramThrottle", scaled_throttle)
+    monkeypatch.setattr(bot.app, "TelegramThrottle", ScaledThrottle)
     sim = fast_sim
     staff = make_staff(sim)
     people = [sim.add_user(first_name=f"P{i:02d}", language_code="fr") for i in range(BURST)]
