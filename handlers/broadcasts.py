@@ -51,6 +51,7 @@ from handlers.common import language_for, refuse_stale_button
 from handlers.menu import any_menu_button
 from models import broadcasts as bc
 from models import registration
+from models.privacy import ERASED_ID
 
 log = logging.getLogger(__name__)
 
@@ -368,6 +369,8 @@ class BroadcastRunner:
         `hold`: a progress update, skipped when unchanged or shown less than `PROGRESS_EVERY` ago.
         False means "try again at the next tick" (a network error).
         """
+        if chat_id == ERASED_ID:
+            return True  # the organiser erased their data: nobody to report to
         shown = self._shown.get(key)
         if (
             hold

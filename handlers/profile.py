@@ -1,22 +1,29 @@
 """The participant's own data: /profile (name, role, language), /mydata and /forget.
 
+/mydata and /forget also answer organisers and facilitators who never registered: what is kept
+about their Telegram account (see `models.privacy`) is shown and erased the same way.
+
 Callback data: `prof:name`, `prof:role`, `prof:lang`, `prof:setlang:<code>`, `forget:yes`, `forget:no`.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import HackbotContext
+from bot.delivery.outbox import TEXT_LIMIT, telegram_length
+from bot.i18n import Catalog, Markup, escape
 from handlers.common import active_participant, label, language_for, refuse_stale_button, text
 from handlers.menu import menu_keyboard
 from handlers.registration import role_keyboard, role_label
 from models import registration
-from models.privacy import DataItem, collect_personal_data
+from models.participant import Participant
+from models.privacy import DataItem, Phrase, Value, collect_personal_data
 
 log = logging.getLogger(__name__)
 
@@ -118,29 +125,54 @@ async def on_profile_button(update: Update, context: HackbotContext) -> None:
         await refuse_stale_button(update, context)
 
 
-def _render_value(context: HackbotContext, lang: str, value: str | datetime | None) -> str:
+def render_value(catalog: Catalog, lang: str, tz: tzinfo, value: Value) -> str:
+    """A `/mydata` value as text: person-provided text escaped once, datetimes in the event's zone."""
     if value is None:
-        return text(context, lang, "registration.none")
+        return catalog.text(lang, "registration.none")
     if isinstance(value, datetime):
-        return value.astimezone(context.services.event.tz).strftime("%d/%m/%Y %H:%M")
-    return value
+        return value.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, Phrase):
+        params = {
+            name: render_value(catalog, lang, tz, param) if isinstance(param, Phrase | datetime) else param
+            for name, param in value.params.items()
+        }
+        return catalog.text(lang, value.key, **{k: "" if v is None else v for k, v in params.items()})
+    return escape(value)
 
 
-async def show_my_data(update: Update, context: HackbotContext) -> None:
-    """/mydata: every stored field about the person, from every feature."""
-    message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None:
-        return
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
-        extra = await collect_personal_data(session, participant) if participant is not None else []
-    if participant is None:
-        await message.reply_text(text(context, language_for(context, update), "registration.mydata_nothing"))
-        return
+def pack_messages(blocks: Sequence[Sequence[str]], limit: int = TEXT_LIMIT) -> list[str]:
+    """Lines grouped in blocks (a blank line between blocks) packed into as few messages as fit.
+
+    A block is split only when it does not fit in a message of its own; a line is never split
+    (ours are short: every value shown is capped).
+    """
+    messages: list[str] = []
+    current: list[str] = []
+
+    def fits(lines: list[str]) -> bool:
+        return telegram_length("\n".join(lines), "HTML") <= limit
+
+    for block in blocks:
+        candidate = [*current, "", *block] if current else list(block)
+        if fits(candidate):
+            current = candidate
+            continue
+        if current:
+            messages.append("\n".join(current))
+        current = []
+        for line in block:
+            if current and not fits([*current, line]):
+                messages.append("\n".join(current))
+                current = []
+            current.append(line)
+    if current:
+        messages.append("\n".join(current))
+    return messages
+
+
+def _registration_items(context: HackbotContext, participant: Participant) -> list[DataItem]:
     lang = participant.language
-    items = [
-        DataItem("registration.label.telegram_id", str(participant.telegram_id)),
+    return [
         DataItem("registration.label.name", participant.display_name),
         DataItem("registration.label.language", _language_name(context, participant.language)),
         DataItem(
@@ -152,27 +184,49 @@ async def show_my_data(update: Update, context: HackbotContext) -> None:
         DataItem("registration.label.registered_at", participant.registered_at),
         DataItem(
             "registration.label.reminders",
-            text(
-                context,
-                lang,
-                "registration.state_on" if participant.reminders_enabled else "registration.state_off",
-            ),
+            Phrase("registration.state_on" if participant.reminders_enabled else "registration.state_off"),
         ),
-        *extra,
     ]
-    lines = [text(context, lang, "registration.mydata_title")]
-    lines += [
-        text(
-            context,
-            lang,
-            "registration.mydata_line",
-            label=text(context, lang, item.label_key),
-            value=_render_value(context, lang, item.value),
-        )
-        for item in items
+
+
+async def show_my_data(update: Update, context: HackbotContext) -> None:
+    """/mydata: every stored field about the person, from every feature, one block per feature.
+
+    Someone who never registered (an organiser, a facilitator) is shown what is kept about their
+    Telegram account, if anything.
+    """
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    services = context.services
+    async with services.db.read() as session:
+        participant = await registration.get_participant(session, user.id)
+        blocks = await collect_personal_data(session, user.id, participant, services.event)
+    lang = language_for(context, update, participant)
+    if participant is None and not blocks:
+        await message.reply_text(text(context, lang, "registration.mydata_nothing"))
+        return
+    first = [DataItem("registration.label.telegram_id", str(user.id))]
+    if participant is not None:
+        first += _registration_items(context, participant)
+    catalog, tz = services.catalog, services.event.tz
+    rendered: list[list[str]] = [
+        [
+            catalog.text(
+                lang,
+                "registration.mydata_line",
+                label=catalog.text(lang, item.label_key),
+                value=Markup(render_value(catalog, lang, tz, item.value)),
+            )
+            for item in block
+        ]
+        for block in [first, *blocks]
     ]
-    lines.append(text(context, lang, "registration.mydata_footer"))
-    await message.reply_text("\n".join(lines))
+    rendered[0].insert(0, text(context, lang, "registration.mydata_title"))
+    rendered.append([text(context, lang, "registration.mydata_footer")])
+    for chunk in pack_messages(rendered):
+        await message.reply_text(chunk)
 
 
 async def ask_forget(update: Update, context: HackbotContext) -> None:
@@ -183,8 +237,13 @@ async def ask_forget(update: Update, context: HackbotContext) -> None:
         return
     async with context.services.db.read() as session:
         participant = await registration.get_participant(session, user.id)
+        blocks = (
+            []
+            if participant is not None
+            else await collect_personal_data(session, user.id, None, context.services.event)
+        )
     lang = language_for(context, update, participant)
-    if participant is None:
+    if participant is None and not blocks:
         await message.reply_text(text(context, lang, "registration.mydata_nothing"))
         return
     keyboard = InlineKeyboardMarkup(
@@ -221,7 +280,9 @@ async def on_forget_button(update: Update, context: HackbotContext) -> None:
     if not erased:
         await query.edit_message_text(text(context, lang, "registration.mydata_nothing"))
         return
-    log.info("update %s: a participant erased their data", update.update_id)
+    # Queued deletions of relayed copies (questions) must leave now, not at the next poll.
+    context.services.wake_sender()
+    log.info("update %s: a person erased their data", update.update_id)
     await query.edit_message_text(text(context, lang, "registration.forgotten"))
     # Remove the menu keyboard: without data there is nothing behind its buttons.
     await context.bot.send_message(user.id, "👋", reply_markup=ReplyKeyboardRemove())

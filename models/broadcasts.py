@@ -55,6 +55,14 @@ from models.challenges import ChallengeMember
 from models.meals import MealAnswer
 from models.outbox import OutboxMethod, OutboxState, OutgoingMessage
 from models.participant import Participant, ParticipantStatus
+from models.privacy import (
+    ERASED_ID,
+    DataItem,
+    Phrase,
+    Value,
+    register_account_data_provider,
+    register_account_erasure_hook,
+)
 
 PURPOSE_SEND = "broadcast"
 PURPOSE_EDIT = "broadcast.edit"
@@ -926,3 +934,89 @@ async def delete_everywhere(
 def purpose_of(kind: OperationKind) -> str:
     """Outbox purpose of an operation's rows."""
     return PURPOSE_EDIT if kind is OperationKind.EDIT else PURPOSE_DELETE
+
+
+# ---- privacy ---------------------------------------------------------------------------------------
+#
+# An organiser's announcements hold their own words, and organisers need not be registered, so
+# both are keyed by the Telegram id (account-level hooks, run by /mydata and /forget for anyone).
+#
+# - A draft is unsent words nobody else has seen: /forget deletes it.
+# - A confirmed announcement went to other people, who keep their copy; it is the federation's
+#   record of what it told participants (the other organisers follow it in /annonces, may stop,
+#   correct or delete it). Deleting it would also lose the delivery record that a later "delete
+#   everywhere" needs. So its text stays, and what ties it to the person goes: the author's id
+#   and the chat and message where their progress report lives become `ERASED_ID` / NULL (the
+#   runner then has nobody to report to). The same holds for the edits and deletions they made.
+#   A signature typed inside the text itself is part of the announcement and stays with it.
+
+
+def _content_phrase(key: str, kind: ContentKind, html: str | None, **params: Value) -> Phrase:
+    """`key` (or `key_no_text` for media without a caption) with the kind and the first words."""
+    summary = summarize(html)
+    params["kind"] = Phrase(f"broadcasts.mydata_kind.{kind.value}")
+    if summary:
+        params["summary"] = summary
+        return Phrase(key, params)
+    return Phrase(f"{key}_no_text", params)
+
+
+@register_account_data_provider
+async def organiser_data(session: AsyncSession, telegram_id: int) -> list[DataItem]:
+    """/mydata of an organiser: the draft in progress and every announcement they confirmed."""
+    items: list[DataItem] = []
+    draft = await session.get(BroadcastDraft, telegram_id)
+    if draft is not None:
+        value = (
+            _content_phrase("broadcasts.mydata_draft", draft.content_kind, draft.content_html)
+            if draft.content_kind is not None
+            else Phrase("broadcasts.mydata_draft_empty")
+        )
+        items.append(DataItem("broadcasts.label.draft", value))
+    written = await session.scalars(
+        select(Broadcast).where(Broadcast.organiser_id == telegram_id).order_by(Broadcast.id)
+    )
+    for broadcast in written:
+        value = _content_phrase(
+            "broadcasts.mydata_sent",
+            broadcast.content_kind,
+            broadcast.content_html,
+            number=broadcast.id,
+            when=broadcast.confirmed_at,
+        )
+        items.append(DataItem("broadcasts.label.sent", value))
+    changes = await session.scalar(
+        select(func.count())
+        .select_from(BroadcastOperation)
+        .where(BroadcastOperation.progress_chat_id == telegram_id)
+    )
+    if changes:
+        items.append(DataItem("broadcasts.label.changes", int(changes)))
+    return items
+
+
+@register_account_erasure_hook
+async def forget_organiser(session: AsyncSession, telegram_id: int) -> bool:
+    """/forget of an organiser: delete the draft; unlink their announcements from them (see above)."""
+    draft = await session.execute(delete(BroadcastDraft).where(BroadcastDraft.organiser_id == telegram_id))
+    authored = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.organiser_id == telegram_id)
+        .values(organiser_id=ERASED_ID)
+        .execution_options(synchronize_session=False)
+    )
+    # Progress reports live in the private chat of whoever confirmed (or corrected, or deleted):
+    # unlink those in the person's chat, whoever wrote the announcement.
+    await session.execute(
+        update(Broadcast)
+        .where(Broadcast.progress_chat_id == telegram_id)
+        .values(progress_chat_id=ERASED_ID, progress_message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    operations = await session.execute(
+        update(BroadcastOperation)
+        .where(BroadcastOperation.progress_chat_id == telegram_id)
+        .values(progress_chat_id=ERASED_ID, progress_message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(draft.rowcount or authored.rowcount or operations.rowcount)  # type: ignore[attr-defined]

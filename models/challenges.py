@@ -47,7 +47,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from models.base import Base, BigIntPK, utcnow
 from models.participant import Participant, ParticipantStatus
-from models.privacy import DataItem, register_data_provider, register_erasure_hook
+from models.privacy import DataItem, Phrase, register_data_provider, register_erasure_hook
+from schedule.config import EventConfig
 
 CHALLENGE_ID_LEN = 20
 TITLE_MAX = 200
@@ -957,16 +958,66 @@ async def has_notices(session: AsyncSession) -> bool:
 # ---- privacy -------------------------------------------------------------------------------------
 
 
+def challenge_title(event: EventConfig, lang: str, challenge_id: str, stored_title: str | None = None) -> str:
+    """A challenge's title in `lang` from the event file.
+
+    For a challenge removed from the file: the title last seen there (`ChallengeState.title`),
+    else its id.
+    """
+    challenge = event.challenge(challenge_id)
+    if challenge is not None:
+        return challenge.title.get(lang, event.default_language)
+    return stored_title or challenge_id
+
+
 @register_data_provider
-async def personal_data(session: AsyncSession, participant: Participant) -> list[DataItem]:
-    """For /mydata: the person's challenge and waiting-list place."""
-    status = await status_of(session, participant.id)
+async def personal_data(
+    session: AsyncSession, participant: Participant, event: EventConfig
+) -> list[DataItem]:
+    """For /mydata: the person's challenge (title, when, how) and waiting-list place."""
+    lang = participant.language
+    team = (
+        await session.execute(
+            select(
+                ChallengeMember.challenge_id,
+                ChallengeMember.joined_at,
+                ChallengeMember.via,
+                ChallengeState.title,
+            )
+            .join(ChallengeState, ChallengeState.challenge_id == ChallengeMember.challenge_id)
+            .where(ChallengeMember.participant_id == participant.id)
+        )
+    ).one_or_none()
     items = [
-        DataItem("challenges.label.challenge", status.challenge_id),
-        DataItem("challenges.label.joined_at", status.joined_at),
+        DataItem(
+            "challenges.label.challenge", challenge_title(event, lang, team[0], team[3]) if team else None
+        )
     ]
-    if status.waiting_for is not None:
-        items.append(DataItem("challenges.label.waitlist", f"{status.waiting_for} (#{status.position})"))
+    if team is not None:
+        items.append(DataItem("challenges.label.joined_at", team[1]))
+        if team[2] != JoinedVia.SELF.value:
+            items.append(DataItem("challenges.label.joined_via", Phrase(f"challenges.mydata_via.{team[2]}")))
+    waiting = (
+        await session.execute(
+            select(WaitlistEntry.id, WaitlistEntry.challenge_id, ChallengeState.title)
+            .join(ChallengeState, ChallengeState.challenge_id == WaitlistEntry.challenge_id)
+            .where(WaitlistEntry.participant_id == participant.id)
+        )
+    ).one_or_none()
+    if waiting is not None:
+        entry_id, challenge_id, stored_title = waiting
+        items.append(
+            DataItem(
+                "challenges.label.waitlist",
+                Phrase(
+                    "challenges.mydata_waitlist",
+                    {
+                        "title": challenge_title(event, lang, challenge_id, stored_title),
+                        "position": await _position(session, entry_id, challenge_id),
+                    },
+                ),
+            )
+        )
     return items
 
 

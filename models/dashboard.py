@@ -38,7 +38,7 @@ from models import broadcasts, challenges, meals, questions
 from models.base import Base, BigIntPK, utcnow
 from models.outbox import OutboxState, OutgoingMessage
 from models.participant import Participant, ParticipantStatus, ProcessedUpdate
-from models.privacy import register_erasure_hook
+from models.privacy import DataItem, register_account_data_provider, register_account_erasure_hook
 from models.programme import BatchState, NotificationBatch
 from schedule.config import EventConfig
 
@@ -231,13 +231,35 @@ async def prune(session: AsyncSession, now: datetime) -> None:
     await session.execute(delete(DashboardSession).where(DashboardSession.expires_at <= now))
 
 
-@register_erasure_hook
-async def _erase(session: AsyncSession, participant: Participant) -> None:
-    """`/forget`: an organiser who erases their data is signed out everywhere."""
-    await session.execute(delete(SignInLink).where(SignInLink.telegram_id == participant.telegram_id))
-    await session.execute(
-        delete(DashboardSession).where(DashboardSession.telegram_id == participant.telegram_id)
+# Organisers and facilitators sign in without being registered participants: both hooks are keyed
+# by the Telegram id, so /mydata and /forget reach them too.
+
+
+@register_account_data_provider
+async def _personal_data(session: AsyncSession, telegram_id: int) -> list[DataItem]:
+    """`/mydata`: the dashboard sign-in links and browser sessions still stored, with their expiry."""
+    links = await session.scalars(
+        select(SignInLink.expires_at).where(SignInLink.telegram_id == telegram_id).order_by(SignInLink.id)
     )
+    sessions = await session.scalars(
+        select(DashboardSession.expires_at)
+        .where(DashboardSession.telegram_id == telegram_id)
+        .order_by(DashboardSession.id)
+    )
+    return [
+        *(DataItem("dashboard.label.sign_in_link", expires_at) for expires_at in links),
+        *(DataItem("dashboard.label.session", expires_at) for expires_at in sessions),
+    ]
+
+
+@register_account_erasure_hook
+async def _erase(session: AsyncSession, telegram_id: int) -> bool:
+    """`/forget`: an organiser who erases their data is signed out everywhere."""
+    links = await session.execute(delete(SignInLink).where(SignInLink.telegram_id == telegram_id))
+    sessions = await session.execute(
+        delete(DashboardSession).where(DashboardSession.telegram_id == telegram_id)
+    )
+    return bool(links.rowcount or sessions.rowcount)  # type: ignore[attr-defined]
 
 
 # ---- figures -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
 from models.participant import Participant, ParticipantStatus
-from models.privacy import DataItem, register_data_provider, register_erasure_hook
+from models.privacy import DataItem, Phrase, register_data_provider, register_erasure_hook
 from schedule.config import EventConfig
 
 ALLERGY_MAX = 200
@@ -220,16 +220,30 @@ async def meal_report(session: AsyncSession, event: EventConfig) -> list[MealCou
 
 
 @register_data_provider
-async def _personal_data(session: AsyncSession, participant: Participant) -> list[DataItem]:
+async def _personal_data(
+    session: AsyncSession, participant: Participant, event: EventConfig
+) -> list[DataItem]:
+    """For /mydata: diets and allergy, and each meal answer, named as in the event file."""
+    lang, default = participant.language, event.default_language
     needs = await get_needs(session, participant.id)
     answers = await answers_of(session, participant.id)
+    diets = []
+    # In the order of the event file (ids it no longer offers last).
+    listed = {option.id: index for index, option in enumerate(event.dietary_options)}
+    for diet_id in sorted(needs.diets, key=lambda d: (listed.get(d, len(listed)), d)):
+        option = event.dietary_option(diet_id)
+        diets.append(option.label.get(lang, default) if option is not None else diet_id)
     items = [
-        DataItem("meals.label.diets", ", ".join(needs.diets) if needs.diets else None),
+        DataItem("meals.label.diets", ", ".join(diets) if diets else None),
         DataItem("meals.label.allergy", needs.allergy),
     ]
-    if answers:
-        listed = ", ".join(f"{meal_id}: {'+' if yes else '-'}" for meal_id, yes in sorted(answers.items()))
-        items.append(DataItem("meals.label.answers", listed))
+    # Meals in the order of the event file; answers for meals removed from it last, by id.
+    order = {meal.id: index for index, meal in enumerate(event.meals)}
+    for meal_id in sorted(answers, key=lambda m: (order.get(m, len(order)), m)):
+        meal = event.meal(meal_id)
+        name = meal.name.get(lang, default) if meal is not None else meal_id
+        key = "meals.mydata_answer_yes" if answers[meal_id] else "meals.mydata_answer_no"
+        items.append(DataItem("meals.label.answers", Phrase(key, {"meal": name})))
     return items
 
 

@@ -11,10 +11,12 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, Index, SmallInteger, String
+from sqlalchemy import JSON, BigInteger, Enum, Index, SmallInteger, String, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigIntPK, TimestampMixin
+from models.privacy import DataItem, register_account_data_provider, register_account_erasure_hook
 
 DEDUPE_KEY_MAX = 200
 LAST_ERROR_MAX = 500
@@ -85,3 +87,26 @@ class OutgoingMessage(TimestampMixin, Base):
     in_doubt: Mapped[bool] = mapped_column(default=False, nullable=False)
     # Higher goes first among rows that are due (e.g. a ticket answer before a broadcast).
     priority: Mapped[int] = mapped_column(SmallInteger, default=0, nullable=False)
+
+
+# ---- privacy -------------------------------------------------------------------------------------
+# The rows to a person's private chat are the record of what the bot said to them (answers,
+# notices, announcements). `bot.delivery.outbox.forget_messages_to` erases them for participants;
+# these account-level hooks show them and erase them for anyone, organisers who never registered
+# included (reports and warnings sent to them).
+
+
+@register_account_data_provider
+async def _personal_data(session: AsyncSession, telegram_id: int) -> list[DataItem]:
+    """`/mydata`: how many messages to the person's chat are kept, queued or sent."""
+    count = await session.scalar(
+        select(func.count()).select_from(OutgoingMessage).where(OutgoingMessage.chat_id == telegram_id)
+    )
+    return [DataItem("privacy.label.messages", int(count))] if count else []
+
+
+@register_account_erasure_hook
+async def _erase(session: AsyncSession, telegram_id: int) -> bool:
+    """`/forget`: drop every queued or past message to the person's chat."""
+    result = await session.execute(delete(OutgoingMessage).where(OutgoingMessage.chat_id == telegram_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]

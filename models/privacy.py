@@ -3,39 +3,80 @@
 Each feature that stores something about a person registers a provider (what to show) and, if its
 rows are not removed by a foreign-key cascade, an erasure hook. Keeping the registry here means the
 privacy commands never forget a table that a later feature adds.
+
+Two kinds of data:
+
+- about a participant (`register_data_provider`, `register_erasure_hook`): rows tied to the
+  `participants` row (team, meals, questions...), shown and erased only for someone registered;
+- about a Telegram account (`register_account_data_provider`, `register_account_erasure_hook`):
+  rows keyed by a Telegram user id that may exist without registration, because organisers and
+  facilitators need not be participants (announcement drafts, dashboard sessions, staff actions,
+  messages sent to the chat). They are shown and erased for anyone who asks.
+
+Providers return plain values (`DataItem`), made readable without catalogs: a title from the event
+file is picked in the person's language by the provider; a fixed wording is a `Phrase` (a catalog
+key and its parameters) that `handlers.profile` renders. Nothing here knows Telegram.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.participant import Participant
+from schedule.config import EventConfig
+
+ERASED_ID = 0
+"""Put in a NOT NULL Telegram-id column of a record kept after its author erased their data (the
+announcement an organiser sent, the pause an organiser decided). No Telegram user or chat has id 0,
+so it never points at anyone."""
+
+
+Value: TypeAlias = "str | int | datetime | Phrase | None"
+"""What a `DataItem` or a `Phrase` parameter may hold."""
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A value worded by the catalog: `key` rendered in the person's language with `params`.
+
+    Parameters are escaped by the catalog like every other; a parameter may itself be a `Phrase`
+    or a datetime (shown in the event's timezone).
+    """
+
+    key: str
+    params: dict[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class DataItem:
     """One line of `/mydata`: a catalog key for the label and the stored value.
 
-    Text values are shown as stored (escaped); datetimes are shown in the event's timezone.
+    Text values are shown as stored (escaped); datetimes in the event's timezone; None as a dash.
     """
 
     label_key: str
-    value: str | datetime | None
+    value: Value
 
 
-DataProvider = Callable[[AsyncSession, Participant], Awaitable[list[DataItem]]]
+DataProvider = Callable[[AsyncSession, Participant, EventConfig], Awaitable[list[DataItem]]]
 ErasureHook = Callable[[AsyncSession, Participant], Awaitable[None]]
+AccountDataProvider = Callable[[AsyncSession, int], Awaitable[list[DataItem]]]
+AccountErasureHook = Callable[[AsyncSession, int], Awaitable[bool]]
+"""Takes a Telegram user id; returns True when it erased (or anonymised) something."""
 
 _providers: list[DataProvider] = []
 _erasure_hooks: list[ErasureHook] = []
+_account_providers: list[AccountDataProvider] = []
+_account_erasure_hooks: list[AccountErasureHook] = []
 
 
 def register_data_provider(provider: DataProvider) -> DataProvider:
-    """Add a provider (usable as a decorator); registering the same one twice has no effect."""
+    """Add a participant data provider (usable as a decorator); registering twice has no effect."""
     if provider not in _providers:
         _providers.append(provider)
     return provider
@@ -48,15 +89,39 @@ def register_erasure_hook(hook: ErasureHook) -> ErasureHook:
     return hook
 
 
-async def collect_personal_data(session: AsyncSession, participant: Participant) -> list[DataItem]:
-    """Everything stored about one person, feature by feature."""
-    items: list[DataItem] = []
-    for provider in _providers:
-        items.extend(await provider(session, participant))
-    return items
+def register_account_data_provider(provider: AccountDataProvider) -> AccountDataProvider:
+    """Add a provider of data keyed by a Telegram id (shown to registered people and others alike)."""
+    if provider not in _account_providers:
+        _account_providers.append(provider)
+    return provider
 
 
-async def run_erasure_hooks(session: AsyncSession, participant: Participant) -> None:
-    """Erase what every feature stored about the person."""
-    for hook in _erasure_hooks:
-        await hook(session, participant)
+def register_account_erasure_hook(hook: AccountErasureHook) -> AccountErasureHook:
+    """Add an erasure hook for data keyed by a Telegram id (run by `/forget`, registered or not)."""
+    if hook not in _account_erasure_hooks:
+        _account_erasure_hooks.append(hook)
+    return hook
+
+
+async def collect_personal_data(
+    session: AsyncSession, telegram_id: int, participant: Participant | None, event: EventConfig
+) -> list[list[DataItem]]:
+    """Everything stored about one person, one block per feature (empty blocks left out)."""
+    blocks: list[list[DataItem]] = []
+    if participant is not None:
+        for provider in _providers:
+            blocks.append(await provider(session, participant, event))
+    for account_provider in _account_providers:
+        blocks.append(await account_provider(session, telegram_id))
+    return [block for block in blocks if block]
+
+
+async def run_erasure_hooks(session: AsyncSession, telegram_id: int, participant: Participant | None) -> bool:
+    """Erase what every feature stored about the person; True if anything was there."""
+    erased = participant is not None
+    if participant is not None:
+        for hook in _erasure_hooks:
+            await hook(session, participant)
+    for account_hook in _account_erasure_hooks:
+        erased = await account_hook(session, telegram_id) or erased
+    return erased

@@ -17,6 +17,8 @@ Privacy (`/forget`): the asker's tickets are kept as anonymous statistics (numbe
 times, state) but everything that could identify them or say what they asked is deleted: the
 posts (texts of both sides), the link to the participant, the links in their private chat, the
 mute. The caller also deletes the relayed copies in the staff group (see `forget_asker`).
+A facilitator or organiser who erases their data is unlinked from the tickets they handled, keyed
+by their Telegram id since staff need not be registered (see `forget_staff_member`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +50,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, BigIntPK, TimestampMixin
 from models.outbox import OutboxState, OutgoingMessage
 from models.participant import Participant
-from models.privacy import DataItem, register_data_provider, register_erasure_hook
+from models.privacy import (
+    ERASED_ID,
+    DataItem,
+    Phrase,
+    register_account_data_provider,
+    register_account_erasure_hook,
+    register_data_provider,
+    register_erasure_hook,
+)
+from schedule.config import EventConfig
 
 NAME_MAX = 64
 TOPIC_GENERAL = "_general"
@@ -686,22 +698,44 @@ async def tickets_of(session: AsyncSession, asker_id: int) -> list[QuestionTicke
     )
 
 
+QUESTION_SHOWN_MAX = 200
+"""Characters of a question shown by /mydata (the whole text is erased by /forget all the same)."""
+
+
 @register_data_provider
-async def personal_data(session: AsyncSession, participant: Participant) -> list[DataItem]:
-    """/mydata: how many questions, and each one with its state and what was asked."""
+async def personal_data(
+    session: AsyncSession, participant: Participant, event: EventConfig
+) -> list[DataItem]:
+    """/mydata: how many questions, each one with its state and what was asked, the pause if any."""
     tickets = await tickets_of(session, participant.id)
-    items = [DataItem("questions.label.count", str(len(tickets)))]
+    items = [DataItem("questions.label.count", len(tickets))]
     for ticket in tickets:
-        post = await first_post(session, ticket.id)
-        what = (post.text if post is not None and post.text else None) or (
-            f"[{post.kind.value}]" if post is not None else "-"
+        posts = list(
+            await session.scalars(
+                select(QuestionPost).where(QuestionPost.ticket_id == ticket.id).order_by(QuestionPost.id)
+            )
         )
-        if len(what) > 200:
-            what = what[:199] + "…"
-        anonymous = " 🙈" if ticket.anonymous else ""
+        what: str | Phrase | None = None
+        if posts:
+            first = posts[0]
+            what = first.text or Phrase(f"questions.mydata_content.{first.kind.value}")
+            if isinstance(what, str) and len(what) > QUESTION_SHOWN_MAX:
+                what = what[: QUESTION_SHOWN_MAX - 1] + "…"
+        key = "questions.mydata_ticket_anonymous" if ticket.anonymous else "questions.mydata_ticket"
+        state = Phrase(f"questions.mydata_state.{ticket.state.value}")
         items.append(
-            DataItem("questions.label.ticket", f"#{ticket.id} {ticket.state.value}{anonymous}: {what}")
+            DataItem(
+                "questions.label.ticket", Phrase(key, {"number": ticket.id, "state": state, "text": what})
+            )
         )
+        if len(posts) > 1:
+            conversation = Phrase(
+                "questions.mydata_conversation", {"number": ticket.id, "count": len(posts) - 1}
+            )
+            items.append(DataItem("questions.label.conversation", conversation))
+        if ticket.helpful is not None:
+            feedback = "questions.mydata_helpful_yes" if ticket.helpful else "questions.mydata_helpful_no"
+            items.append(DataItem("questions.label.feedback", Phrase(feedback, {"number": ticket.id})))
     mute_row = await session.get(QuestionMute, participant.id)
     if mute_row is not None:
         items.append(DataItem("questions.label.muted_until", mute_row.until))
@@ -762,3 +796,83 @@ async def _erase(session: AsyncSession, participant: Participant) -> None:
             dedupe_key=f"q:del:{chat_id}:{message_id}",
             purpose=PURPOSE_CLEANUP,
         )
+
+
+# -- privacy: the staff side -------------------------------------------------------------------
+
+
+@register_account_data_provider
+async def staff_data(session: AsyncSession, telegram_id: int) -> list[DataItem]:
+    """/mydata of a facilitator or organiser: the answers they sent, tickets they took, pauses they set."""
+    answers = await session.scalar(
+        select(func.count()).select_from(QuestionPost).where(QuestionPost.staff_user_id == telegram_id)
+    )
+    claimed = await session.scalar(
+        select(func.count()).select_from(QuestionTicket).where(QuestionTicket.claimed_by == telegram_id)
+    )
+    mutes = await session.scalar(
+        select(func.count()).select_from(QuestionMute).where(QuestionMute.muted_by == telegram_id)
+    )
+    figures = [
+        ("questions.label.staff_answers", int(answers or 0)),
+        ("questions.label.staff_claimed", int(claimed or 0)),
+        ("questions.label.staff_mutes", int(mutes or 0)),
+    ]
+    return [DataItem(label, count) for label, count in figures if count]
+
+
+@register_account_erasure_hook
+async def forget_staff_member(session: AsyncSession, telegram_id: int) -> bool:
+    """/forget of a facilitator or organiser: their id and name leave the tickets they handled.
+
+    The answers themselves stay: they belong to the asker's conversation (erased when the asker
+    erases theirs) and to the organisers' record of the help given; only the link to the person
+    goes, as for an organiser's announcements. A ticket they held without answering is open again,
+    so that someone else takes it. A ticket they closed without taking or answering it keeps the
+    name (the table records no id for "closed by", so it cannot be told from a namesake's).
+    """
+    names: set[str] = set()
+    touched: set[int] = set()
+    for ticket_id, name in await session.execute(
+        select(QuestionPost.ticket_id, QuestionPost.staff_name).where(
+            QuestionPost.staff_user_id == telegram_id
+        )
+    ):
+        touched.add(ticket_id)
+        if name:
+            names.add(name)
+    posts = await session.execute(
+        update(QuestionPost)
+        .where(QuestionPost.staff_user_id == telegram_id)
+        .values(staff_user_id=None, staff_name=None)
+        .execution_options(synchronize_session=False)
+    )
+    tickets = list(
+        await session.scalars(
+            select(QuestionTicket)
+            .where(or_(QuestionTicket.claimed_by == telegram_id, QuestionTicket.id.in_(touched)))
+            .execution_options(populate_existing=True)
+        )
+    )
+    for ticket in tickets:
+        if ticket.claimed_by == telegram_id:
+            if ticket.claimed_by_name:
+                names.add(ticket.claimed_by_name)
+            ticket.claimed_by = None
+            ticket.claimed_by_name = None
+            if ticket.state is TicketState.CLAIMED:
+                ticket.state = TicketState.OPEN
+    for ticket in tickets:
+        if ticket.answered_by_name in names:
+            ticket.answered_by_name = None
+        if ticket.closed_by_name in names:
+            ticket.closed_by_name = None
+    # A pause protects the staff from a participant: it stays, without who decided it.
+    mutes = await session.execute(
+        update(QuestionMute)
+        .where(QuestionMute.muted_by == telegram_id)
+        .values(muted_by=ERASED_ID)
+        .execution_options(synchronize_session=False)
+    )
+    await session.flush()
+    return bool(posts.rowcount or tickets or mutes.rowcount)  # type: ignore[attr-defined]

@@ -116,14 +116,17 @@ def set_language(participant: Participant, language: str) -> None:
 
 
 async def forget(session: AsyncSession, telegram_id: int) -> bool:
-    """Erase everything stored about a person; returns False if nothing was stored."""
+    """Erase everything stored about a person; returns False if nothing was stored.
+
+    Someone who never registered may still have data keyed by their Telegram id (an organiser's
+    announcements, a dashboard session): the account hooks erase it too.
+    """
     participant = await get_participant(session, telegram_id)
-    if participant is None:
-        return False
-    await run_erasure_hooks(session, participant)
-    await session.delete(participant)
+    erased = await run_erasure_hooks(session, telegram_id, participant)
+    if participant is not None:
+        await session.delete(participant)
     await session.flush()
-    return True
+    return erased
 
 
 async def record_new_updates(session: AsyncSession, update_ids: Collection[int]) -> set[int]:

@@ -7,9 +7,11 @@ TEST_POSTGRES_URL is set) PostgreSQL, and fails on any Bot API violation or 429 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -26,6 +28,9 @@ from schedule.config import EventConfig
 from simulator import Simulator
 from simulator.client import SimGroup, SimMessage, SimUser
 from tests.support.harness import bundled_event, running_bot
+
+if TYPE_CHECKING:
+    from tests.support.databases import TestDatabase
 
 ASK = "❓ Poser une question"
 CLAIM = "🙋 Je prends"
@@ -104,6 +109,24 @@ def number_of(ack: SimMessage) -> int:
     return int(after[: len(after) - len(after.lstrip("0123456789"))])
 
 
+async def relayed_question(
+    staff: Staff,
+    user: SimUser,
+    question: str | Callable[[], Awaitable[object]],
+    *,
+    anonymous: bool = False,
+) -> tuple[int, SimMessage]:
+    """Ask (see `ask`); the ticket's number and its message in the staff group."""
+    number = number_of(await ask(user, question, anonymous=anonymous))
+    return number, await staff.ticket_message(number)
+
+
+async def deliver_answer(facilitator: SimUser, message: SimMessage, asker: SimUser, text: str) -> SimMessage:
+    """A facilitator replies `text` to a staff-group message; the answer as the asker receives it."""
+    await facilitator.reply(message, text)
+    return await asker.wait_for_message(lambda m: text in m.text, since="all")
+
+
 @dataclass
 class Staff:
     """The staff group and the people in it."""
@@ -119,6 +142,11 @@ class Staff:
             lambda m: staff_text(m).startswith(f"❓ Question n°{number} ·"), timeout=timeout, since="all"
         )
 
+    async def question_list(self) -> SimMessage:
+        """Camille sends /questions in the group; the list of waiting questions it gets."""
+        await self.camille.send_text("/questions", chat=self.group)
+        return await self.group.wait_for_message(lambda m: "Questions en attente" in m.text)
+
 
 def make_staff(sim: Simulator, *, forum: bool = False, bot_member: bool = True) -> Staff:
     camille = sim.add_user(first_name="Camille", language_code="fr")
@@ -132,6 +160,31 @@ def make_staff(sim: Simulator, *, forum: bool = False, bot_member: bool = True) 
 
 def event_for(staff: Staff, **changes: object) -> EventConfig:
     return bundled_event(staff_chat_id=staff.group.id, organisers=[staff.organiser.id], **changes)
+
+
+@asynccontextmanager
+async def amina_and_staff(
+    sim: Simulator, db: Database, *, clock: Clock | None = None, **changes: object
+) -> AsyncIterator[tuple[HackbotApplication, Staff, SimUser]]:
+    """The bot running with a staff group (`changes` to the event), and Amina, a registered resident."""
+    staff = make_staff(sim)
+    amina = sim.add_user(first_name="Amina", language_code="fr")
+    async with running_bot(sim, db, event_for(staff, **changes), clock=clock) as app:
+        await enrol(app, amina)
+        yield app, staff, amina
+
+
+@asynccontextmanager
+async def bot_on(
+    sim: Simulator, test_database: TestDatabase, event: EventConfig, *, clock: Clock | None = None
+) -> AsyncIterator[HackbotApplication]:
+    """The bot on a new connection to the test's database (as after a restart), closed afterwards."""
+    database = test_database.connect()
+    try:
+        async with running_bot(sim, database, event, clock=clock) as app:
+            yield app
+    finally:
+        await database.dispose()
 
 
 async def ticket_row(db: Database, number: int) -> QuestionTicket:
@@ -171,9 +224,7 @@ async def test_question_relayed_claimed_answered_to_the_right_person(sim: Simula
     async with running_bot(sim, db, event_for(staff)) as app:
         await register(amina)
         await enrol(app, bob, role="volunteer")
-        ack = await ask(amina, "Où est la salle 3 ?")
-        number = number_of(ack)
-        relayed = await staff.ticket_message(number)
+        number, relayed = await relayed_question(staff, amina, "Où est la salle 3 ?")
         assert "Amina (Habitant·e)" in relayed.text and "Où est la salle 3 ?" in relayed.text
         assert "Question générale" in relayed.text and "En attente" in relayed.text
         assert relayed.button_texts == [CLAIM, RESOLVE]
@@ -204,13 +255,10 @@ async def test_question_relayed_claimed_answered_to_the_right_person(sim: Simula
 
 async def test_follow_ups_in_both_directions_and_media(sim: Simulator, db: Database) -> None:
     """Asker replies to the answer → reply in the staff thread; facilitator answers it; media is copied."""
-    staff = make_staff(sim)
-    amina = sim.add_user(first_name="Amina", language_code="fr")
-    async with running_bot(sim, db, event_for(staff)) as app:
-        await enrol(app, amina)
-        ack = await ask(amina, lambda: amina.send_photo("Mon écran affiche ça"))
-        number = number_of(ack)
-        relayed = await staff.ticket_message(number)
+    async with amina_and_staff(sim, db) as (_, staff, amina):
+        number, relayed = await relayed_question(
+            staff, amina, lambda: amina.send_photo("Mon écran affiche ça")
+        )
         assert relayed.photo is not None and "Mon écran affiche ça" in (relayed.caption or "")
         assert "Amina (Habitant·e)" in (relayed.caption or "")
 
@@ -248,11 +296,8 @@ async def test_bad_input_from_participants_is_refused_politely_or_relayed(
     sim: Simulator, db: Database
 ) -> None:
     """A sticker is refused (kept waiting), a location and a 4,000-character text are relayed whole."""
-    staff = make_staff(sim)
-    amina = sim.add_user(first_name="Amina", language_code="fr")
     long_text = "Bonjour & <merci> " + "x" * 4032  # 4,050 characters: no room left for a header
-    async with running_bot(sim, db, event_for(staff)) as app:
-        await enrol(app, amina)
+    async with amina_and_staff(sim, db) as (_, staff, amina):
         await amina.send_text(ASK)
         await amina.wait_for_message(lambda m: "Écrivez votre question" in m.text)
         await amina.send_sticker()
@@ -263,24 +308,17 @@ async def test_bad_input_from_participants_is_refused_politely_or_relayed(
         location = await staff.group.wait_for_message(lambda m: m.location is not None, since="all")
         assert location.message_id > header.message_id
 
-        long_ack = await ask(amina, long_text)
-        long_number = number_of(long_ack)
-        long_header = await staff.ticket_message(long_number)
+        _, long_header = await relayed_question(staff, amina, long_text)
         copy = await staff.group.wait_for_message(lambda m: m.text == long_text, since="all")
         assert copy.message_id == long_header.message_id + 1 and long_text not in long_header.text
         # Replying to the copy (not the header) reaches the asker too.
-        await staff.camille.reply(copy, "Bien lu")
-        await amina.wait_for_message(lambda m: "Bien lu" in m.text, since="all")
+        await deliver_answer(staff.camille, copy, amina, "Bien lu")
 
 
 async def test_plain_staff_messages_never_leave_the_group(sim: Simulator, db: Database) -> None:
     """Messages and replies between facilitators stay; a reply to a non-ticket bot message is explained."""
-    staff = make_staff(sim)
-    amina = sim.add_user(first_name="Amina", language_code="fr")
-    async with running_bot(sim, db, event_for(staff)) as app:
-        await enrol(app, amina)
-        number = number_of(await ask(amina, "Question ?"))
-        relayed = await staff.ticket_message(number)
+    async with amina_and_staff(sim, db) as (_, staff, amina):
+        number, relayed = await relayed_question(staff, amina, "Question ?")
         chat = await staff.camille.send_text("/questions", chat=staff.group)
         listing = await staff.group.wait_for_message(lambda m: "Questions en attente" in m.text)
         assert f"n°{number}" in listing.text and "Amina" in listing.text
@@ -288,8 +326,7 @@ async def test_plain_staff_messages_never_leave_the_group(sim: Simulator, db: Da
         await staff.camille.send_text("Oui moi", chat=staff.group, reply_to=chat)
         await staff.camille.reply(listing, "Réponse au mauvais message")
         await staff.group.wait_for_message(lambda m: "n'est pas une question" in m.text)
-        await staff.camille.reply(relayed, "La vraie réponse")
-        await amina.wait_for_message(lambda m: "La vraie réponse" in m.text, since="all")
+        await deliver_answer(staff.camille, relayed, amina, "La vraie réponse")
         texts = [m.text for m in amina.messages]
         assert not any("Quelqu'un" in t or "Oui moi" in t or "mauvais message" in t for t in texts)
 
@@ -301,11 +338,9 @@ async def test_anonymous_questions_never_show_the_name_to_staff(sim: Simulator, 
     amina = sim.add_user(first_name="Amina", last_name="Zed", language_code="fr")
     async with running_bot(sim, db, event_for(staff), clock=clock) as app:
         participant = await enrol(app, amina, challenge="reservation")
-        number = number_of(await ask(amina, "Question discrète", anonymous=True))
-        relayed = await staff.ticket_message(number)
+        number, relayed = await relayed_question(staff, amina, "Question discrète", anonymous=True)
         assert f"une personne du défi « {TITLE_RESERVATION} »" in relayed.text
-        await staff.camille.reply(relayed, "Réponse")
-        answer = await amina.wait_for_message(lambda m: "Réponse" in m.text, since="all")
+        answer = await deliver_answer(staff.camille, relayed, amina, "Réponse")
         await amina.send_text("Merci, et aussi…", reply_to=answer)
         await staff.group.wait_for_message(lambda m: "Merci, et aussi" in m.text, since="all")
         clock.offset = timedelta(minutes=30)
@@ -318,8 +353,7 @@ async def test_anonymous_questions_never_show_the_name_to_staff(sim: Simulator, 
                 break
             await asyncio.sleep(0.1)
         await staff.group.wait_for_message(lambda m: "En attente depuis" in m.text, since="all", timeout=10)
-        await staff.camille.send_text("/questions", chat=staff.group)
-        await staff.group.wait_for_message(lambda m: "Questions en attente" in m.text)
+        await staff.question_list()
         staff_side = [staff_text(m) for m in staff.group.messages]
         assert len(staff_side) >= 4
         assert not any("Amina" in t or "Zed" in t or "Habitant" in t for t in staff_side)
@@ -336,8 +370,7 @@ async def test_forum_topics_per_challenge_survive_a_restart(sim: Simulator, test
     amina = sim.add_user(first_name="Amina", language_code="fr")
     bob = sim.add_user(first_name="Bob", language_code="fr")
     carla = sim.add_user(first_name="Carla", language_code="fr")
-    first = test_database.connect()
-    async with running_bot(sim, first, event_for(staff)) as app:
+    async with bot_on(sim, test_database, event_for(staff)) as app:
         await enrol(app, amina, challenge="reservation")
         await enrol(app, bob, challenge="panneau-quartier")
         await enrol(app, carla)
@@ -356,24 +389,17 @@ async def test_forum_topics_per_challenge_survive_a_restart(sim: Simulator, test
 
         # A plain message in a topic "replies" to the topic's first message: it goes nowhere.
         await staff.camille.send_text("On s'organise ?", chat=staff.group, thread_id=relayed[a1].thread_id)
-        await staff.camille.reply(relayed[a1], "Réponse dans le sujet")
-        answer = await amina.wait_for_message(lambda m: "Réponse dans le sujet" in m.text, since="all")
+        answer = await deliver_answer(staff.camille, relayed[a1], amina, "Réponse dans le sujet")
         assert not any("On s'organise" in m.text for m in amina.messages)
-    await first.dispose()
     await restart_pause()
 
-    second = test_database.connect()
-    try:
-        async with running_bot(sim, second, event_for(staff)):
-            await amina.send_text("Et pour samedi ?", reply_to=answer)
-            follow = await staff.group.wait_for_message(lambda m: "Et pour samedi" in m.text, since="all")
-            assert follow.thread_id == relayed[a1].thread_id and follow.reply_to == relayed[a1].message_id
-            a2 = number_of(await ask(amina, "Deuxième question"))
-            again = await staff.ticket_message(a2)
-            assert again.thread_id == relayed[a1].thread_id
-            assert len(staff.group.topics) == 3  # remembered, not created again
-    finally:
-        await second.dispose()
+    async with bot_on(sim, test_database, event_for(staff)):
+        await amina.send_text("Et pour samedi ?", reply_to=answer)
+        follow = await staff.group.wait_for_message(lambda m: "Et pour samedi" in m.text, since="all")
+        assert follow.thread_id == relayed[a1].thread_id and follow.reply_to == relayed[a1].message_id
+        _, again = await relayed_question(staff, amina, "Deuxième question")
+        assert again.thread_id == relayed[a1].thread_id
+        assert len(staff.group.topics) == 3  # remembered, not created again
 
 
 # -- escalation, resolution, feedback --------------------------------------------------------------
@@ -382,17 +408,12 @@ async def test_forum_topics_per_challenge_survive_a_restart(sim: Simulator, test
 async def test_unanswered_ticket_is_escalated_once_and_the_asker_told(sim: Simulator, db: Database) -> None:
     """After the configured delay: one reminder in the staff group, one notice to the asker."""
     clock = Clock()
-    staff = make_staff(sim)
-    amina = sim.add_user(first_name="Amina", language_code="fr")
-    bob = sim.add_user(first_name="Bob", language_code="fr")
-    async with running_bot(sim, db, event_for(staff, question_escalation_minutes=10), clock=clock) as app:
-        await enrol(app, amina)
+    async with amina_and_staff(sim, db, clock=clock, question_escalation_minutes=10) as (app, staff, amina):
+        bob = sim.add_user(first_name="Bob", language_code="fr")
         await enrol(app, bob)
-        waiting = number_of(await ask(amina, "Personne ne répond ?"))
-        answered = number_of(await ask(bob, "Question vite répondue"))
-        relayed = await staff.ticket_message(waiting)
-        await staff.camille.reply(await staff.ticket_message(answered), "Voilà")
-        await bob.wait_for_message(lambda m: "Voilà" in m.text, since="all")
+        waiting, relayed = await relayed_question(staff, amina, "Personne ne répond ?")
+        answered, relayed_answered = await relayed_question(staff, bob, "Question vite répondue")
+        await deliver_answer(staff.camille, relayed_answered, bob, "Voilà")
 
         clock.offset = timedelta(minutes=9)
         await run_scan(app)
@@ -404,28 +425,21 @@ async def test_unanswered_ticket_is_escalated_once_and_the_asker_told(sim: Simul
         await amina.wait_for_message(lambda m: "toujours dans la file" in m.text, since="all")
         clock.offset = timedelta(minutes=25)
         await run_scan(app)
-        await staff.camille.send_text("/questions", chat=staff.group)
-        listing = await staff.group.wait_for_message(lambda m: "Questions en attente" in m.text)
+        listing = await staff.question_list()
         assert f"n°{waiting} · 25 min" in listing.text and f"n°{answered}" not in listing.text
         reminders = [m for m in staff.group.messages if "En attente depuis" in m.text]
         assert len(reminders) == 1  # raised once
         assert not any("toujours dans la file" in m.text for m in bob.messages)
 
         # Replying to the reminder answers the ticket, too.
-        await staff.yanis.reply(reminder, "Désolé du retard")
-        await amina.wait_for_message(lambda m: "Désolé du retard" in m.text, since="all")
+        await deliver_answer(staff.yanis, reminder, amina, "Désolé du retard")
 
 
 async def test_resolved_ticket_feedback_and_closed_replies(sim: Simulator, db: Database) -> None:
     """Resolved: the asker is told and taps whether it helped; replies to a closed ticket are refused."""
-    staff = make_staff(sim)
-    amina = sim.add_user(first_name="Amina", language_code="fr")
-    async with running_bot(sim, db, event_for(staff)) as app:
-        await enrol(app, amina)
-        number = number_of(await ask(amina, "Wifi ?"))
-        relayed = await staff.ticket_message(number)
-        await staff.camille.reply(relayed, "Mot de passe au tableau")
-        answer = await amina.wait_for_message(lambda m: "Mot de passe" in m.text, since="all")
+    async with amina_and_staff(sim, db) as (_, staff, amina):
+        number, relayed = await relayed_question(staff, amina, "Wifi ?")
+        answer = await deliver_answer(staff.camille, relayed, amina, "Mot de passe au tableau")
         await staff.camille.press(RESOLVE, message=relayed, chat=staff.group)
         closed = await staff.group.wait_for_edit(
             relayed, lambda m: "Réglée par Camille" in m.text, since="all"
@@ -455,12 +469,8 @@ async def test_resolved_ticket_feedback_and_closed_replies(sim: Simulator, db: D
 
 async def test_non_members_cannot_claim_resolve_or_answer(sim: Simulator, db: Database) -> None:
     """Someone no longer in the staff group (checked with getChatMember) is refused."""
-    staff = make_staff(sim)
-    amina = sim.add_user(first_name="Amina", language_code="fr")
-    async with running_bot(sim, db, event_for(staff)) as app:
-        await enrol(app, amina)
-        number = number_of(await ask(amina, "Question ?"))
-        relayed = await staff.ticket_message(number)
+    async with amina_and_staff(sim, db) as (app, staff, amina):
+        number, relayed = await relayed_question(staff, amina, "Question ?")
         # Yanis leaves the group but still has the message on screen.
         staff.group.remove_member(staff.yanis)
         record = sim.user_presses(
@@ -508,12 +518,8 @@ async def _answered(sim: Simulator, callback_id: str, timeout: float = 5.0) -> s
 
 async def test_organisers_mute_and_unmute_a_participant(sim: Simulator, db: Database) -> None:
     """/mute in reply to a ticket pauses the asker (told politely); only organisers may; /unmute lifts it."""
-    staff = make_staff(sim)
-    amina = sim.add_user(first_name="Amina", language_code="fr")
-    async with running_bot(sim, db, event_for(staff)) as app:
-        await enrol(app, amina)
-        number = number_of(await ask(amina, "Spam"))
-        relayed = await staff.ticket_message(number)
+    async with amina_and_staff(sim, db) as (_, staff, amina):
+        number, relayed = await relayed_question(staff, amina, "Spam")
         await staff.camille.send_text("/mute 30", chat=staff.group, reply_to=relayed)
         await staff.group.wait_for_message(lambda m: "réservée à l'équipe d'organisation" in m.text)
         await staff.organiser.send_text("/mute 30", chat=staff.group, reply_to=relayed)
@@ -530,11 +536,8 @@ async def test_rate_limit_refuses_with_an_explanation_and_loses_nothing_before(
     sim: Simulator, db: Database
 ) -> None:
     """Many messages in a minute: the first ones are all relayed, the rest refused, each with a reason."""
-    staff = make_staff(sim)
-    amina = sim.add_user(first_name="Amina", language_code="fr")
-    async with running_bot(sim, db, event_for(staff)) as app:
+    async with amina_and_staff(sim, db) as (app, staff, amina):
         runtime(app.bot_data.services).rate_limit = 3  # the default is 10 per 10 minutes
-        await enrol(app, amina)
         ack = await ask(amina, "Message 0")
         for i in range(1, 6):
             await amina.send_text(f"Message {i}", reply_to=ack)
@@ -557,20 +560,15 @@ async def test_rate_limit_refuses_with_an_explanation_and_loses_nothing_before(
 
 async def test_erased_or_blocked_askers_and_the_facilitator_is_told(sim: Simulator, db: Database) -> None:
     """/forget anonymises the ticket and deletes the staff copy; a blocked bot is reported on answer."""
-    staff = make_staff(sim)
-    amina = sim.add_user(first_name="Amina", language_code="fr")
-    bob = sim.add_user(first_name="Bob", language_code="fr")
-    async with running_bot(sim, db, event_for(staff)) as app:
-        await enrol(app, amina)
+    async with amina_and_staff(sim, db) as (app, staff, amina):
+        bob = sim.add_user(first_name="Bob", language_code="fr")
         await enrol(app, bob)
-        a = number_of(await ask(amina, "Question d'Amina"))
-        b = number_of(await ask(bob, "Question de Bob"))
-        relayed_a = await staff.ticket_message(a)
-        relayed_b = await staff.ticket_message(b)
+        a, relayed_a = await relayed_question(staff, amina, "Question d'Amina")
+        b, relayed_b = await relayed_question(staff, bob, "Question de Bob")
 
         await amina.send_text("/mydata")
         mydata = await amina.wait_for_message(lambda m: "Ce que je garde" in m.text)
-        assert "Question d'Amina" in mydata.text and f"#{a}" in mydata.text
+        assert f"n°{a} · en attente · Question d'Amina" in mydata.text
         # The sender is paused so that a facilitator's reply arrives between /forget and the
         # deletion of the staff copy (afterwards there is nothing left to reply to).
         sender = outbox_sender(app.bot_data.services)
@@ -608,30 +606,21 @@ async def test_staff_group_missing_or_bot_not_member(sim: Simulator, test_databa
     staff = make_staff(sim, bot_member=False)
     amina = sim.add_user(first_name="Amina", language_code="fr")
     await staff.organiser.send_text("/start")  # so the bot may write to the organiser
-    first = test_database.connect()
-    async with running_bot(
-        sim, first, bundled_event(staff_chat_id=None, organisers=[staff.organiser.id])
-    ) as app:
+    no_group = bundled_event(staff_chat_id=None, organisers=[staff.organiser.id])
+    async with bot_on(sim, test_database, no_group) as app:
         await staff.organiser.wait_for_message(lambda m: "aucun groupe de l'équipe" in m.text, since="all")
         await enrol(app, amina)
         number = number_of(await ask(amina, "Quelqu'un ?"))
-    await first.dispose()
     assert (await ticket_row_on(test_database, number)).staff_message_id is None
 
-    second = test_database.connect()
-    async with running_bot(sim, second, event_for(staff)):
+    async with bot_on(sim, test_database, event_for(staff)):
         await staff.organiser.wait_for_message(lambda m: "n'est pas membre" in m.text, since="all")
-    await second.dispose()
     await restart_pause()
 
     sim.world.groups[staff.group.id].members[sim.bot.id] = "member"
-    third = test_database.connect()
-    try:
-        async with running_bot(sim, third, event_for(staff)):
-            relayed = await staff.ticket_message(number)
-            assert "Quelqu'un ?" in relayed.text
-    finally:
-        await third.dispose()
+    async with bot_on(sim, test_database, event_for(staff)):
+        relayed = await staff.ticket_message(number)
+        assert "Quelqu'un ?" in relayed.text
 
 
 async def ticket_row_on(test_database, number: int) -> QuestionTicket:
@@ -650,29 +639,21 @@ async def test_the_mapping_survives_a_restart(sim: Simulator, test_database) -> 
     clock = Clock()
     staff = make_staff(sim)
     amina = sim.add_user(first_name="Amina", language_code="fr")
-    first = test_database.connect()
-    async with running_bot(sim, first, event_for(staff), clock=clock) as app:
+    async with bot_on(sim, test_database, event_for(staff), clock=clock) as app:
         await enrol(app, amina)
-        number = number_of(await ask(amina, "Avant le redémarrage"))
-        relayed = await staff.ticket_message(number)
+        _, relayed = await relayed_question(staff, amina, "Avant le redémarrage")
         await staff.camille.press(CLAIM, message=relayed, chat=staff.group)
         await staff.group.wait_for_edit(relayed, lambda m: "Prise par Camille" in m.text, since="all")
-    await first.dispose()
     await restart_pause()
 
-    second = test_database.connect()
-    try:
-        async with running_bot(sim, second, event_for(staff), clock=clock) as app:
-            clock.offset = timedelta(minutes=12)
-            await run_scan(app)
-            await staff.group.wait_for_message(lambda m: "En attente depuis 12 min" in m.text, since="all")
-            await staff.camille.reply(relayed, "Après le redémarrage")
-            answer = await amina.wait_for_message(lambda m: "Après le redémarrage" in m.text, since="all")
-            await amina.send_text("Merci !", reply_to=answer)
-            follow = await staff.group.wait_for_message(lambda m: "Merci !" in m.text, since="all")
-            assert follow.reply_to == relayed.message_id
-            async with second.read() as session:
-                tickets = await session.scalar(select(func.count()).select_from(QuestionTicket))
-            assert tickets == 1
-    finally:
-        await second.dispose()
+    async with bot_on(sim, test_database, event_for(staff), clock=clock) as app:
+        clock.offset = timedelta(minutes=12)
+        await run_scan(app)
+        await staff.group.wait_for_message(lambda m: "En attente depuis 12 min" in m.text, since="all")
+        answer = await deliver_answer(staff.camille, relayed, amina, "Après le redémarrage")
+        await amina.send_text("Merci !", reply_to=answer)
+        follow = await staff.group.wait_for_message(lambda m: "Merci !" in m.text, since="all")
+        assert follow.reply_to == relayed.message_id
+        async with app.bot_data.services.db.read() as session:
+            tickets = await session.scalar(select(func.count()).select_from(QuestionTicket))
+        assert tickets == 1

@@ -288,7 +288,7 @@ async def test_a_new_privacy_notice_is_accepted_again(sim: Simulator, db: Databa
         await register(user, agree="✅ J'accepte", keep="Garder « Inès »", role="Habitant·e")
         await user.wait_for_message(lambda m: "inscrit" in m.text)
     old = bundled_event()
-    new_event = old.model_copy(update={"privacy": old.privacy.model_copy(update={"version": "2026-11-29"})})
+    new_event = old.model_copy(update={"privacy": old.privacy.model_copy(update={"version": "2026-11-30"})})
     async with running_bot(sim, db, new_event):
         await user.send_text("/help")
         notice = await user.wait_for_message(lambda m: "Vos données" in m.text)
@@ -297,4 +297,4 @@ async def test_a_new_privacy_notice_is_accepted_again(sim: Simulator, db: Databa
         await user.send_text("/help")
         await user.wait_for_message(lambda m: "Aide" in m.text)
     row = await participant_row(db, user.id)
-    assert row is not None and row.consent_version == "2026-11-29" and row.status is ParticipantStatus.ACTIVE
+    assert row is not None and row.consent_version == "2026-11-30" and row.status is ParticipantStatus.ACTIVE

@@ -17,6 +17,7 @@ from models.base import utcnow
 from models.challenges import ConfiguredChallenge, JoinOutcome, MoveOutcome, NoticeKind
 from models.db import Database
 from models.participant import Participant, ParticipantStatus
+from tests.support.harness import bundled_event
 
 CHALLENGES = [
     ConfiguredChallenge("alpha", 12, "Alpha"),
@@ -328,8 +329,9 @@ async def test_picking_override_and_roster_queries(db: Database) -> None:
         assert await ch.find_participants(session, "%") == []
         participant = await registration.get_participant(session, 1000)
         assert participant is not None
-        items = await ch.personal_data(session, participant)
-        assert [i.value for i in items if i.label_key == "challenges.label.challenge"] == ["alpha"]
+        # "alpha" is not in the event file: the title last seen in it is shown.
+        items = await ch.personal_data(session, participant, bundled_event())
+        assert [i.value for i in items if i.label_key == "challenges.label.challenge"] == ["Alpha"]
     async with db.transaction() as session:
         await ch.set_picking_override(session, None, utcnow())
         assert await ch.picking_override(session) is None

@@ -14,6 +14,7 @@ from models.outbox import OutboxState, OutgoingMessage
 from models.participant import Participant
 from models.privacy import collect_personal_data
 from models.questions import Author, Content, ContentKind, LinkKind, QuestionLink, QuestionPost, TicketState
+from tests.support.harness import bundled_event
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 STAFF = -1001000000001
@@ -198,8 +199,8 @@ async def test_forget_keeps_an_anonymous_statistic_and_nothing_personal(db: Data
                 ref_id=ref,
             )
     async with db.read() as session:
-        shown = await collect_personal_data(session, person)
-    assert any("Où ?" in str(item.value) for item in shown)
+        shown = await collect_personal_data(session, person.telegram_id, person, bundled_event())
+    assert any("Où ?" in str(item.value) for block in shown for item in block)
 
     async with db.transaction() as session:
         assert await registration.forget(session, person.telegram_id)
