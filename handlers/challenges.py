@@ -64,11 +64,6 @@ _CALLBACK = re.compile(rf"^ch:(?P<action>[a-z]+)(?::(?P<a>{_ID}))?(?::(?P<b>{_ID
 # ---- small helpers -------------------------------------------------------------------------------
 
 
-def _title(event: EventConfig, lang: str, challenge_id: str) -> str:
-    challenge = event.challenge(challenge_id)
-    return challenge.title.get(lang, event.default_language) if challenge else challenge_id
-
-
 def _facilitator_names(event: EventConfig, challenge_id: str) -> list[str]:
     return [f.name for f in event.facilitators_for(challenge_id)]
 
@@ -161,7 +156,7 @@ def _notice_text(services: Services, notice: ch.PendingNotice, titles: dict[str,
 
     def title_of(challenge_id: str) -> str:
         if event.challenge(challenge_id) is not None:
-            return _title(event, lang, challenge_id)
+            return ch.challenge_title(event, lang, challenge_id)
         return titles.get(challenge_id) or challenge_id
 
     title = title_of(notice.challenge_id)
@@ -252,7 +247,12 @@ def _list_view(
     header = [text(context, lang, "challenges.list_title")]
     if person.challenge_id is not None:
         header.append(
-            text(context, lang, "challenges.list_your_team", title=_title(event, lang, person.challenge_id))
+            text(
+                context,
+                lang,
+                "challenges.list_your_team",
+                title=ch.challenge_title(event, lang, person.challenge_id),
+            )
         )
     if person.waiting_for is not None:
         header.append(
@@ -260,7 +260,7 @@ def _list_view(
                 context,
                 lang,
                 "challenges.list_your_wait",
-                title=_title(event, lang, person.waiting_for),
+                title=ch.challenge_title(event, lang, person.waiting_for),
                 position=person.position,
             )
         )
@@ -371,7 +371,7 @@ def _card_view(
                     context,
                     lang,
                     "challenges.card_other_team",
-                    title=_title(event, lang, person.challenge_id),
+                    title=ch.challenge_title(event, lang, person.challenge_id),
                 )
             )
         if not picking.is_open:
@@ -423,7 +423,7 @@ def _team_view(
     assert challenge is not None
     names = _facilitator_names(event, challenge_id)
     head = [
-        text(context, lang, "challenges.team_title", title=_title(event, lang, challenge_id)),
+        text(context, lang, "challenges.team_title", title=ch.challenge_title(event, lang, challenge_id)),
         text(
             context,
             lang,
@@ -454,8 +454,8 @@ def _team_view(
 
 
 def _result_phrase(event: EventConfig, lang: str, result: ch.JoinResult) -> _Phrase:
-    title = _title(event, lang, result.challenge_id)
-    previous = _title(event, lang, result.previous) if result.previous else ""
+    title = ch.challenge_title(event, lang, result.challenge_id)
+    previous = ch.challenge_title(event, lang, result.previous) if result.previous else ""
     outcome = result.outcome
     if outcome is ch.JoinOutcome.JOINED:
         return _Phrase("challenges.joined", {"title": title})
@@ -568,8 +568,8 @@ async def _join(update: Update, context: HackbotContext, participant: Participan
             context,
             lang,
             "challenges.confirm_switch",
-            title=_title(event, lang, challenge_id),
-            previous=_title(event, lang, result.previous),
+            title=ch.challenge_title(event, lang, challenge_id),
+            previous=ch.challenge_title(event, lang, result.previous),
         )
         keyboard = InlineKeyboardMarkup(
             [
@@ -634,7 +634,7 @@ async def _ask_leave(
             [_button(label(context, lang, "challenges.button_stay"), f"ch:card:{challenge_id}")],
         ]
     )
-    title = _title(context.services.event, lang, challenge_id)
+    title = ch.challenge_title(context.services.event, lang, challenge_id)
     await _edit(update, text(context, lang, "challenges.confirm_leave", title=title), keyboard)
 
 
@@ -662,7 +662,7 @@ async def _leave(
         await refuse_stale_button(update, context)
         await _show_card(update, context, participant, challenge_id)
         return
-    phrase = _Phrase("challenges.left", {"title": _title(event, lang, challenge_id)})
+    phrase = _Phrase("challenges.left", {"title": ch.challenge_title(event, lang, challenge_id)})
     await _answer(update, context, lang, phrase)
     await _show_card(update, context, participant, challenge_id, phrase.html(context, lang))
 
@@ -678,7 +678,7 @@ async def _unwait(
         await _show_card(update, context, participant, challenge_id)
         return
     phrase = _Phrase(
-        "challenges.left_waitlist", {"title": _title(context.services.event, lang, challenge_id)}
+        "challenges.left_waitlist", {"title": ch.challenge_title(context.services.event, lang, challenge_id)}
     )
     await _answer(update, context, lang, phrase)
     await _show_card(update, context, participant, challenge_id, phrase.html(context, lang))
@@ -772,7 +772,7 @@ async def show_my_team(update: Update, context: HackbotContext) -> None:
                     context,
                     lang,
                     "challenges.roster_title",
-                    title=_title(event, lang, challenge_id),
+                    title=ch.challenge_title(event, lang, challenge_id),
                     places=Markup(_places(context, lang, counts)),
                 ),
                 *_member_lines(context, lang, members),
@@ -863,7 +863,7 @@ async def show_teams(update: Update, context: HackbotContext) -> None:
                 context,
                 lang,
                 "challenges.overview_team",
-                title=_title(event, lang, challenge.id),
+                title=ch.challenge_title(event, lang, challenge.id),
                 id=challenge.id,
                 members=c.members,
                 capacity=c.capacity,
@@ -955,7 +955,7 @@ async def move_participant(update: Update, context: HackbotContext) -> None:
         services.wake_sender()
     assert counts is not None
     person = found[0]
-    title = _title(event, lang, challenge_id)
+    title = ch.challenge_title(event, lang, challenge_id)
     if outcome is ch.MoveOutcome.MOVED:
         log.info("update %s: an organiser moved participant %s", update.update_id, person.id)
         reply = text(
@@ -1015,7 +1015,7 @@ async def change_capacity(update: Update, context: HackbotContext) -> None:
             context,
             lang,
             "challenges.capacity_set",
-            title=_title(event, lang, challenge_id),
+            title=ch.challenge_title(event, lang, challenge_id),
             places=Markup(_places(context, lang, counts)),
         )
     ]

@@ -133,7 +133,10 @@ def render_value(catalog: Catalog, lang: str, tz: tzinfo, value: Value) -> str:
         return value.astimezone(tz).strftime("%d/%m/%Y %H:%M")
     if isinstance(value, Phrase):
         params = {
-            name: render_value(catalog, lang, tz, param) if isinstance(param, Phrase | datetime) else param
+            # Already HTML (a nested phrase escaped its own parameters): not escaped a second time.
+            name: Markup(render_value(catalog, lang, tz, param))
+            if isinstance(param, Phrase | datetime)
+            else param
             for name, param in value.params.items()
         }
         return catalog.text(lang, value.key, **{k: "" if v is None else v for k, v in params.items()})

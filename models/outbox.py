@@ -91,9 +91,9 @@ class OutgoingMessage(TimestampMixin, Base):
 
 # ---- privacy -------------------------------------------------------------------------------------
 # The rows to a person's private chat are the record of what the bot said to them (answers,
-# notices, announcements). `bot.delivery.outbox.forget_messages_to` erases them for participants;
-# these account-level hooks show them and erase them for anyone, organisers who never registered
-# included (reports and warnings sent to them).
+# notices, announcements). These account-level hooks show them and erase them for anyone who asks,
+# participants and organisers who never registered alike (reports and warnings sent to them); a
+# pending reminder must not reach someone who asked to hear nothing more.
 
 
 @register_account_data_provider

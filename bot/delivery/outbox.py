@@ -13,15 +13,13 @@ from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from models.base import utcnow
 from models.outbox import DEDUPE_KEY_MAX, OutboxMethod, OutboxState, OutgoingMessage
-from models.participant import Participant
-from models.privacy import register_erasure_hook
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -253,13 +251,3 @@ async def stats(session: AsyncSession, purpose: str, ref_id: int | None = None) 
     for state, count in await session.execute(statement):
         counts[OutboxState(state)] = count
     return counts
-
-
-@register_erasure_hook
-async def forget_messages_to(session: AsyncSession, participant: Participant) -> None:
-    """`/forget`: drop every queued or past message to the person's private chat.
-
-    The rows hold what was said to them (answers, notices); an erased person leaves no trace, and
-    a pending reminder must not reach someone who asked to hear nothing more.
-    """
-    await session.execute(delete(OutgoingMessage).where(OutgoingMessage.chat_id == participant.telegram_id))

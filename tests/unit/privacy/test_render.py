@@ -49,6 +49,9 @@ def test_phrases_escape_their_parameters_once_even_when_nested(catalog: Catalog)
         render_value(catalog, "fr", PARIS, ticket) == "n°12 · en attente · &lt;i&gt;où&lt;/i&gt; &amp; quand"
     )
     assert render_value(catalog, "en", PARIS, ticket) == "#12 · waiting · &lt;i&gt;où&lt;/i&gt; &amp; quand"
+    inner = Phrase("questions.mydata_ticket", {"number": 1, "state": "a", "text": "Tom & Jerry"})
+    outer = Phrase("questions.mydata_ticket", {"number": 2, "state": inner, "text": "x"})
+    assert render_value(catalog, "fr", PARIS, outer) == "n°2 · n°1 · a · Tom &amp; Jerry · x"
     sent = Phrase(
         "broadcasts.mydata_sent",
         {
