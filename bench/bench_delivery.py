@@ -31,12 +31,15 @@ from telegram.error import TelegramError  # noqa: E402
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseRateLimiter  # noqa: E402
 
 from bench import common  # noqa: E402
-from bot.delivery import outbox  # noqa: E402
-from bot.delivery.outbox import NewMessage  # noqa: E402
 from bot.delivery.sender import OutboxSender  # noqa: E402
 from bot.delivery.throttle import TelegramThrottle  # noqa: E402
+from models import outbox  # noqa: E402
 from models.db import Database  # noqa: E402
-from models.outbox import OutboxState, OutgoingMessage  # noqa: E402
+from models.outbox import (  # noqa: E402
+    NewMessage,
+    OutboxState,
+    OutgoingMessage,
+)
 from simulator import Simulator  # noqa: E402
 
 TOKEN = "123456:TEST-TOKEN"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.update_ledger import UpdateLedger
+from models import registration
 from models.base import utcnow
+from models.participant import Participant
 
 if TYPE_CHECKING:
     from bot.delivery.sender import OutboxSender
@@ -60,13 +62,38 @@ class BotData:
     services: Services
 
 
+_NOT_LOADED: Any = object()
+
+
 class HackbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
-    """Callback context with typed access to the services."""
+    """Callback context with typed access to the services.
+
+    PTB builds one context per update and hands it to every handler group, so what is loaded here
+    (the person behind the update) is read from the database once per update, not once per step.
+    """
 
     @property
     def services(self) -> Services:
         """The process-wide services."""
         return self.bot_data.services
+
+    async def person(self, telegram_id: int) -> Participant | None:
+        """The participant row of `telegram_id` (None if not registered), read once per update.
+
+        A snapshot taken before the handler acts: a handler that changes the person passes it to
+        its domain function, which locks and re-reads the row inside its own transaction.
+        """
+        cached = self.__dict__.get("_person", _NOT_LOADED)
+        if cached is not _NOT_LOADED and cached[0] == telegram_id:
+            return cast("Participant | None", cached[1])
+        async with self.services.db.read() as session:
+            participant = await registration.get_participant(session, telegram_id)
+        self.__dict__["_person"] = (telegram_id, participant)
+        return participant
+
+    def forget_person(self) -> None:
+        """Drop the snapshot (after the handler changed the person and reads them again)."""
+        self.__dict__.pop("_person", None)
 
 
 HackbotApplication = Application[ExtBot[None], HackbotContext, dict[Any, Any], dict[Any, Any], BotData, Any]

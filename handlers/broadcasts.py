@@ -43,7 +43,6 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import HackbotApplication, HackbotContext, Services
-from bot.delivery.outbox import TEXT_LIMIT, PayloadTooLong, telegram_length
 from bot.i18n import Catalog, Markup
 from bot.lifecycle import on_shutdown, on_startup
 from handlers import input as free_input
@@ -51,6 +50,7 @@ from handlers.common import language_for, refuse_stale_button
 from handlers.menu import any_menu_button
 from models import broadcasts as bc
 from models import registration
+from models.outbox import TEXT_LIMIT, PayloadTooLong, telegram_length
 from models.privacy import ERASED_ID
 
 log = logging.getLogger(__name__)

@@ -35,14 +35,13 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import HackbotApplication, HackbotContext, Services
-from bot.delivery import outbox
 from bot.i18n import Catalog, Markup, escape
 from bot.lifecycle import on_startup
 from handlers.common import active_participant, label, language_for, refuse_stale_button, text
 from handlers.menu import menu_button
 from handlers.registration import role_label
 from models import challenges as ch
-from models import registration
+from models import outbox, registration
 from models.outbox import OutboxMethod
 from models.participant import Participant
 from schedule.config import EventConfig

@@ -1,16 +1,28 @@
-"""Cross-cutting steps (PTB has no middleware): duplicate updates, foreign chats, errors, stale buttons."""
+"""What every feature's handlers share: the cross-cutting steps and the few helpers of the UI.
+
+Cross-cutting steps (PTB has no middleware): duplicate updates, foreign chats, errors, stale buttons.
+Helpers, one of each so features never grow their own: who is behind the update
+(`active_participant`, loaded once per update), the organiser check (`organiser_language`), the
+button pattern (`callback_data` to build, `on_button` to route one action to one handler,
+`button_args` to read its arguments) and the edit of the pressed message (`edit_pressed_message`).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from telegram import Chat, Update
-from telegram.error import Forbidden, TelegramError
-from telegram.ext import ApplicationHandlerStop
+from telegram import Chat, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler
 
 from bot.context import HackbotContext
-from models import registration
 from models.participant import Participant
+
+CALLBACK_DATA_LIMIT = 64
+"""Telegram refuses callback data over 64 bytes."""
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +75,7 @@ async def active_participant(update: Update, context: HackbotContext) -> Partici
     user = update.effective_user
     if user is None:
         return None
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
+    participant = await context.person(user.id)
     if participant is not None and participant.is_active:
         return participant
     lang = language_for(context, update, participant)
@@ -74,6 +85,100 @@ async def active_participant(update: Update, context: HackbotContext) -> Partici
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text(context, lang, key))
     return None
+
+
+async def organiser_language(update: Update, context: HackbotContext) -> str | None:
+    """The organiser's language, or None after a polite refusal for anyone else (forged buttons too).
+
+    The one organiser check of every feature: the list of organisers is in the event file.
+    """
+    user = update.effective_user
+    if user is None:
+        return None
+    participant = await context.person(user.id)
+    lang = language_for(context, update, participant)
+    if context.services.event.is_organiser(user.id):
+        return lang
+    log.info("update %s: organiser action refused", update.update_id)
+    if update.callback_query is not None:
+        await update.callback_query.answer(label(context, lang, "common.not_allowed"), show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text(context, lang, "common.not_allowed"))
+    return None
+
+
+# ---- buttons ---------------------------------------------------------------------------------------
+
+_ARG = re.compile(r"^[A-Za-z0-9_.-]*$")
+
+
+def callback_data(feature: str, action: str, *args: str | int) -> str:
+    """`feature:action[:arg...]`, the data of one button; refuses what Telegram would refuse.
+
+    Arguments are ids (ASCII letters, digits, `_.-`), never free text: a button carries a reference,
+    the database holds the rest.
+    """
+    parts = [feature, action, *(str(arg) for arg in args)]
+    for part in parts:
+        if not _ARG.match(part):
+            raise ValueError(f"callback part {part!r} is not a plain id")
+    data = ":".join(parts)
+    if len(data.encode()) > CALLBACK_DATA_LIMIT:
+        raise ValueError(f"callback data {data!r} is over {CALLBACK_DATA_LIMIT} bytes")
+    return data
+
+
+ButtonCallback = Callable[[Update, HackbotContext], Coroutine[Any, Any, None]]
+
+
+def on_button(
+    feature: str, action: str, callback: ButtonCallback, *args: str
+) -> CallbackQueryHandler[HackbotContext, None]:
+    """One handler for one button action: `feature:action` followed by one field per regex in `args`.
+
+    Data that does not match exactly (forged, truncated, from an older version) reaches no feature
+    handler and is refused by `refuse_stale_button`. The handler reads its fields with `button_args`.
+    """
+    fields = "".join(f":({arg})" for arg in args)
+    pattern = re.compile(f"^{re.escape(feature)}:{re.escape(action)}{fields}$")
+    return CallbackQueryHandler(callback, pattern=pattern)
+
+
+def button_args(context: HackbotContext) -> tuple[str, ...]:
+    """The fields of the pressed button, as matched by `on_button`'s patterns."""
+    match = context.match
+    return tuple(match.groups()) if match is not None else ()
+
+
+def _same_content(message: Message, new_text: str, keyboard: InlineKeyboardMarkup | None) -> bool:
+    """Whether the message already shows this text and these buttons (Telegram would answer 400)."""
+    if message.text_html != new_text and message.text_html_urled != new_text:
+        return False
+    current = message.reply_markup
+    if keyboard is None:
+        return current is None or not current.inline_keyboard
+    return current is not None and current.to_dict() == keyboard.to_dict()
+
+
+async def edit_pressed_message(
+    update: Update, new_text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Show `new_text` (and `keyboard`, or no buttons) in the message that carried the pressed button.
+
+    Never edits to the same content, and takes Telegram's "message is not modified" (a double tap
+    whose first edit already landed) as done; a message too old to edit is left as it is.
+    """
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    if _same_content(query.message, new_text, keyboard):
+        return
+    try:
+        await query.edit_message_text(new_text, reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return
+        log.info("update %s: edit skipped (%s)", update.update_id, exc.message)
 
 
 async def refuse_stale_button(update: Update, context: HackbotContext) -> None:

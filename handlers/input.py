@@ -1,14 +1,22 @@
-"""Free messages in a private chat, routed by what the bot is waiting for from that person.
+"""The one router of free messages (text, photos, voice...) in a private chat.
 
-The participant's `awaiting` column (in the database, so it survives restarts) says which question
-is open: "name" during registration, "question" after "Ask a question", and so on. Each feature
-declares the handler for its own value with `@on_input(...)`; this module owns the single
-MessageHandler that dispatches to them, so features never fight over who gets a free text.
+Every private message that no command or menu button took comes here, and is offered in this order:
+
+1. to the *claims* given to `handlers()` (the order is written once, in `handlers/__init__.py`): a
+   claim looks at the message and the person and says whether it is theirs, e.g. an organiser's
+   announcement draft waiting for its text, or a reply to the bot's message about a question;
+2. to the handler of what the bot is waiting for from that person: the participant's `awaiting`
+   column (in the database, so it survives restarts) says which question is open ("name" during
+   registration, "question" after "Ask a question"...). Features declare theirs with `@on_input`;
+3. to the fallback: the welcome for someone unknown, the rest of registration for someone
+   unfinished, the menu for everyone else.
+
+Features never add a catch-all MessageHandler of their own, so they cannot fight over a free text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from telegram import Update
@@ -16,10 +24,11 @@ from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.context import HackbotContext
 from handlers.common import language_for, text
-from models import registration
 from models.participant import Participant
 
 InputHandler = Callable[[Update, HackbotContext, Participant], Awaitable[None]]
+FreeMessageClaim = Callable[[Update, HackbotContext, Participant | None], Awaitable[bool]]
+"""Looks at a free message; handles it and returns True if it is the feature's, else False."""
 
 
 @dataclass(frozen=True)
@@ -48,14 +57,18 @@ def on_input(
     return decorate
 
 
-async def route_free_message(update: Update, context: HackbotContext) -> None:
+async def route_free_message(
+    update: Update, context: HackbotContext, claims: Sequence[FreeMessageClaim] = ()
+) -> None:
     """Any private message that no command or menu button handled."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
         return
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
+    participant = await context.person(user.id)
+    for claim in claims:
+        if await claim(update, context, participant):
+            return
     if participant is None:
         # Someone who never pressed "I agree" (or erased their data): show the welcome again.
         from handlers.registration import start
@@ -84,10 +97,13 @@ async def route_free_message(update: Update, context: HackbotContext) -> None:
     )
 
 
-def handlers() -> list[BaseHandler[Update, HackbotContext, None]]:
-    """The catch-all for private messages; registered after every command and button."""
-    return [
-        MessageHandler(
-            filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, route_free_message
-        )
-    ]
+def handlers(claims: Sequence[FreeMessageClaim] = ()) -> list[BaseHandler[Update, HackbotContext, None]]:
+    """The catch-all for private messages, offering them to `claims` first, in this order.
+
+    Registered after every command and button.
+    """
+
+    async def route(update: Update, context: HackbotContext) -> None:
+        await route_free_message(update, context, claims)
+
+    return [MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, route)]

@@ -9,14 +9,13 @@ Callback data: `prof:name`, `prof:role`, `prof:lang`, `prof:setlang:<code>`, `fo
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import HackbotContext
-from bot.delivery.outbox import TEXT_LIMIT, telegram_length
+from bot.display import pack_messages
 from bot.i18n import Catalog, Markup, escape
 from handlers.common import active_participant, label, language_for, refuse_stale_button, text
 from handlers.menu import menu_keyboard
@@ -141,36 +140,6 @@ def render_value(catalog: Catalog, lang: str, tz: tzinfo, value: Value) -> str:
         }
         return catalog.text(lang, value.key, **{k: "" if v is None else v for k, v in params.items()})
     return escape(value)
-
-
-def pack_messages(blocks: Sequence[Sequence[str]], limit: int = TEXT_LIMIT) -> list[str]:
-    """Lines grouped in blocks (a blank line between blocks) packed into as few messages as fit.
-
-    A block is split only when it does not fit in a message of its own; a line is never split
-    (ours are short: every value shown is capped).
-    """
-    messages: list[str] = []
-    current: list[str] = []
-
-    def fits(lines: list[str]) -> bool:
-        return telegram_length("\n".join(lines), "HTML") <= limit
-
-    for block in blocks:
-        candidate = [*current, "", *block] if current else list(block)
-        if fits(candidate):
-            current = candidate
-            continue
-        if current:
-            messages.append("\n".join(current))
-        current = []
-        for line in block:
-            if current and not fits([*current, line]):
-                messages.append("\n".join(current))
-                current = []
-            current.append(line)
-    if current:
-        messages.append("\n".join(current))
-    return messages
 
 
 def _registration_items(context: HackbotContext, participant: Participant) -> list[DataItem]:

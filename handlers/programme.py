@@ -37,15 +37,14 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import HackbotApplication, HackbotContext, Services
-from bot.delivery import outbox
 from bot.delivery.limits import RateLimits
 from bot.i18n import Catalog, Markup
 from bot.lifecycle import on_shutdown, on_startup
 from bot.settings import Settings
 from handlers.common import label, language_for, refuse_stale_button, text
 from handlers.menu import menu_button
+from models import outbox, registration
 from models import programme as store
-from models import registration
 from models.participant import Participant
 from schedule import timeline
 from schedule.config import AUDIENCE_ALL, EventConfig, ProgrammeItem

@@ -34,16 +34,14 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import HackbotContext, Services
-from bot.delivery import outbox
-from bot.delivery.outbox import CAPTION_LIMIT, TEXT_LIMIT, telegram_length
 from bot.delivery.sender import OutboxSender
 from bot.i18n import Catalog, Markup, escape
 from handlers.common import active_participant, label, refuse_stale_button, text
 from handlers.input import on_input
 from handlers.menu import menu_button
+from models import outbox, registration
 from models import questions as q
-from models import registration
-from models.outbox import OutboxState, OutgoingMessage
+from models.outbox import CAPTION_LIMIT, TEXT_LIMIT, OutboxState, OutgoingMessage, telegram_length
 from models.participant import Participant
 from models.questions import Content, ContentKind, QuestionPost, QuestionTicket, TicketState
 
@@ -255,7 +253,7 @@ def _with_body(head: str, body: str | None, sep: str = "\n\n") -> str:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One outbox row to write (the arguments of `bot.delivery.outbox.enqueue`)."""
+    """One outbox row to write (the arguments of `models.outbox.enqueue`)."""
 
     chat_id: int
     method: str

@@ -27,7 +27,6 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import HackbotApplication, HackbotContext, Services
-from bot.delivery import outbox
 from bot.lifecycle import on_startup
 from handlers.common import language_for, refuse_stale_button, text
 from handlers.questions import (
@@ -51,6 +50,7 @@ from handlers.questions import (
     wake_sender,
     who,
 )
+from models import outbox
 from models import questions as q
 from models.outbox import OutgoingMessage
 from models.participant import Participant

@@ -48,8 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-# A module import: `bot.delivery.outbox` imports `models`, so its names are read at call time.
-from bot.delivery import outbox
+from models import outbox
 from models.base import Base, BigIntPK, TimestampMixin
 from models.challenges import ChallengeMember
 from models.meals import MealAnswer

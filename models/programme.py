@@ -28,8 +28,7 @@ from sqlalchemy import JSON, Enum, Index, Integer, String, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.delivery import outbox
-from models import challenges, meals
+from models import challenges, meals, outbox
 from models.base import Base, BigIntPK, TimestampMixin
 from models.outbox import OutboxState, OutgoingMessage
 from models.participant import Participant, ParticipantStatus

@@ -47,6 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from models import outbox
 from models.base import Base, BigIntPK, TimestampMixin
 from models.outbox import OutboxState, OutgoingMessage
 from models.participant import Participant
@@ -775,10 +776,8 @@ async def forget_asker(session: AsyncSession, participant: Participant) -> list[
 @register_erasure_hook
 async def _erase(session: AsyncSession, participant: Participant) -> None:
     """/forget: erase the asker's side of their tickets and withdraw what is still queued for them."""
-    from bot.delivery import outbox
-
     ids = await forget_asker(session, participant)
-    # Rows addressed to the person's own chat are removed by `bot.delivery.outbox`'s erasure hook.
+    # Rows addressed to the person's own chat are removed by `models.outbox`'s erasure hook.
     if not ids:
         return
     for ticket_id in ids:

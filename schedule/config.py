@@ -612,6 +612,22 @@ class EventConfig(BaseModel):
         """Return the challenge with this id, if any."""
         return next((c for c in self.challenges if c.id == challenge_id), None)
 
+    def challenge_title(self, lang: str, challenge_id: str, stored_title: str | None = None) -> str:
+        """A challenge's title in `lang`.
+
+        For a challenge removed from the file: the title last seen there (kept in the database),
+        else its id.
+        """
+        challenge = self.challenge(challenge_id)
+        if challenge is not None:
+            return challenge.title.get(lang, self.default_language)
+        return stored_title or challenge_id
+
+    def role_label(self, lang: str, role_id: str) -> str | None:
+        """The role's label in `lang`, or None if the event does not (or no longer) offer it."""
+        role = self.role(role_id)
+        return role.label.get(lang, self.default_language) if role is not None else None
+
     def item(self, item_id: str) -> ProgrammeItem | None:
         """Return the programme item with this id, if any."""
         return next((i for i in self.programme if i.id == item_id), None)

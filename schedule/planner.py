@@ -6,7 +6,7 @@ plain values. `models.programme` stores what they return; `handlers.programme` s
 Vocabulary
 - A *batch* is one notification for a group of people: the reminder of one programme item, the
   announcement of one meal, the change notice of one moved item. At its fan-out time it becomes one
-  outbox row per recipient (`bot.delivery.outbox`), each with a unique dedupe key.
+  outbox row per recipient (`models.outbox`), each with a unique dedupe key.
 - A batch's *key* names the occurrence it announces (`rem:<item>:<start epoch>`), so moving an item
   gives a new batch while replanning an unchanged programme finds the same one again.
 - *Entries* are the things whose time or place participants rely on: every programme item, and meals

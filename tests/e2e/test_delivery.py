@@ -18,13 +18,12 @@ import pytest
 from sqlalchemy import select, update
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.delivery import outbox
 from bot.delivery.limits import RateLimits
-from bot.delivery.outbox import NewMessage
 from bot.delivery.sender import OutboxSender
 from bot.delivery.throttle import TelegramThrottle
+from models import outbox
 from models.db import Database
-from models.outbox import FINAL_STATES, OutboxState, OutgoingMessage
+from models.outbox import FINAL_STATES, NewMessage, OutboxState, OutgoingMessage
 from simulator import Simulator
 from tests.support.databases import BACKENDS, migrated_database
 

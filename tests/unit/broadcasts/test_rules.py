@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.delivery.outbox import PayloadTooLong
 from models import broadcasts as bc
+from models.outbox import PayloadTooLong
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -7,10 +7,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import outbox
-from bot.delivery.outbox import NewMessage, PayloadTooLong, telegram_length, validate_payload
+from models import outbox
 from models.base import utcnow
-from models.outbox import OutboxState, OutgoingMessage
+from models.outbox import (
+    NewMessage,
+    OutboxState,
+    OutgoingMessage,
+    PayloadTooLong,
+    telegram_length,
+    validate_payload,
+)
 
 
 def message(chat_id: int, key: str, **changes) -> NewMessage:

@@ -7,9 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import outbox
 from bot.delivery.limits import RateLimits, Scheduler, Ticket
-from models import rate_history
+from models import outbox, rate_history
 from models.base import utcnow
 from models.outbox import OutboxState, OutgoingMessage
 

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.delivery import outbox
 from bot.delivery.limits import RateLimits
-from bot.delivery.outbox import NewMessage
 from bot.delivery.sender import OutboxSender
 from bot.delivery.throttle import TelegramThrottle
+from models import outbox
 from models.base import utcnow
-from models.outbox import FINAL_STATES, OutboxState, OutgoingMessage
+from models.outbox import FINAL_STATES, NewMessage, OutboxState, OutgoingMessage
 from tests.unit.delivery.fakes import Reply, ScriptedRequest
 
 FAST = RateLimits(global_per_second=1000, global_burst=100, margin=0.0)

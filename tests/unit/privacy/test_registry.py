@@ -10,9 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.delivery import outbox
 from models import broadcasts as bc
-from models import dashboard, registration
+from models import dashboard, outbox, registration
 from models import questions as q
 from models.base import utcnow
 from models.db import Database

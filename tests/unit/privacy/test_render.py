@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.display import pack_messages
 from bot.i18n import Catalog
-from handlers.profile import pack_messages, render_value
+from handlers.profile import render_value
 from models.broadcasts import ContentKind as BroadcastKind
 from models.challenges import JoinedVia, challenge_title
 from models.privacy import Phrase

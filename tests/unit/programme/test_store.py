@@ -6,9 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.delivery import outbox
 from models import challenges as ch
-from models import meals
+from models import meals, outbox
 from models import programme as store
 from models.base import utcnow
 from models.db import Database

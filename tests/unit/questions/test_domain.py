@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.delivery import outbox
+from models import outbox, registration
 from models import questions as q
-from models import registration
 from models.db import Database
 from models.outbox import OutboxState, OutgoingMessage
 from models.participant import Participant

@@ -8,10 +8,10 @@ import pytest
 from telegram import Chat, Message, User
 
 from bot.context import Services
-from bot.delivery.outbox import CAPTION_LIMIT, TEXT_LIMIT, telegram_length, validate_payload
 from bot.i18n import Catalog, escape
 from handlers.questions import carry, content_of, plain, staff_header, staff_keyboard, who
 from models import questions as q
+from models.outbox import CAPTION_LIMIT, TEXT_LIMIT, telegram_length, validate_payload
 from models.participant import Participant, ParticipantStatus
 from models.questions import Content, ContentKind, QuestionTicket, TicketState
 from tests.support.harness import bundled_event
