@@ -120,10 +120,10 @@ def text_message(text: str, buttons: Sequence[Sequence[tuple[str, str]]] = ()) -
     """The payload of an HTML `sendMessage`, with inline buttons given as (label, callback data) rows."""
     payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
     if buttons:
-        payload["reply_markup"] = {
-            "inline_keyboard": [[{"text": label, "callback_data": data} for label, data in row] for row in buttons]
-        }
+        rows = [[{"text": label, "callback_data": data} for label, data in row] for row in buttons]
+        payload["reply_markup"] = {"inline_keyboard": rows}
     return payload
+
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
