@@ -1,12 +1,15 @@
-"""Start-up and shut-down steps contributed by features (schedulers, senders, checks).
+"""What runs beside the handlers, started and stopped in one written order.
 
-Features register here instead of editing the application wiring, so adding one never means
-touching `bot/app.py`. Steps run in registration order at start, in reverse order at shut-down.
+Each part (a scheduled engine, a runner, the web server) has a start step, run once the bot is
+connected (after migrations, before updates are processed), and perhaps a stop step, run when the
+bot stops (before the database is closed), in reverse order. The list below is the only place that
+says what runs and in which order; a new feature adds its line here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,31 +17,42 @@ if TYPE_CHECKING:
 
 LifecycleStep = Callable[["HackbotApplication"], Awaitable[None]]
 
-_startup: list[LifecycleStep] = []
-_shutdown: list[LifecycleStep] = []
+
+@dataclass(frozen=True)
+class RunningPart:
+    """Something that runs beside the handlers: its name (for logs), how it starts and stops."""
+
+    name: str
+    start: LifecycleStep
+    stop: LifecycleStep | None = None
 
 
-def on_startup(step: LifecycleStep) -> LifecycleStep:
-    """Run `step` once the bot is connected (after migrations, before updates are processed)."""
-    if step not in _startup:
-        _startup.append(step)
-    return step
+def running_parts() -> list[RunningPart]:
+    """Every running part, in start order.
 
+    Imported here, when the application starts, rather than at module level: the parts import the
+    application's types from `bot`, and `bot` must not need them to be imported first.
+    """
+    from handlers import broadcasts, challenges, programme, staff
+    from web.server import start_attached, stop_attached
 
-def on_shutdown(step: LifecycleStep) -> LifecycleStep:
-    """Run `step` when the bot stops (before the database is closed)."""
-    if step not in _shutdown:
-        _shutdown.append(step)
-    return step
+    return [
+        RunningPart("broadcasts", broadcasts.start_broadcasts, broadcasts.stop_broadcasts),
+        RunningPart("challenges", challenges.start_challenges),
+        RunningPart("dashboard", start_attached, stop_attached),
+        RunningPart("programme", programme.start_programme, programme.stop_programme),
+        RunningPart("questions", staff.start_questions),
+    ]
 
 
 async def run_startup(application: HackbotApplication) -> None:
-    """Run every start-up step."""
-    for step in _startup:
-        await step(application)
+    """Start every running part, in order."""
+    for part in running_parts():
+        await part.start(application)
 
 
 async def run_shutdown(application: HackbotApplication) -> None:
-    """Run every shut-down step, last registered first."""
-    for step in reversed(_shutdown):
-        await step(application)
+    """Stop every running part, last started first."""
+    for part in reversed(running_parts()):
+        if part.stop is not None:
+            await part.stop(application)

@@ -44,7 +44,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import HackbotApplication, HackbotContext, Services
 from bot.i18n import Catalog, Markup
-from bot.lifecycle import on_shutdown, on_startup
 from handlers import input as free_input
 from handlers.common import language_for, refuse_stale_button
 from handlers.menu import any_menu_button
@@ -421,7 +420,6 @@ def _wake(services: Services, shown: tuple[str, int, str] | None = None) -> None
         runner.wake()
 
 
-@on_startup
 async def start_broadcasts(application: HackbotApplication) -> None:
     """Follow the broadcasts (those interrupted by a restart too)."""
     services = application.bot_data.services
@@ -430,7 +428,6 @@ async def start_broadcasts(application: HackbotApplication) -> None:
     await runner.start()
 
 
-@on_shutdown
 async def stop_broadcasts(application: HackbotApplication) -> None:
     """Stop following; the sender and the database keep the state."""
     runner = runner_of(application.bot_data.services)

@@ -36,7 +36,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import HackbotApplication, HackbotContext, Services
 from bot.i18n import Catalog, Markup, escape
-from bot.lifecycle import on_startup
 from handlers.common import active_participant, label, language_for, refuse_stale_button, text
 from handlers.menu import menu_button
 from handlers.registration import role_label
@@ -214,8 +213,7 @@ async def _deliver_notices_job(context: HackbotContext) -> None:
     await _queue_pending_notices(context.services)
 
 
-@on_startup
-async def _start(application: HackbotApplication) -> None:
+async def start_challenges(application: HackbotApplication) -> None:
     """Align the database with the event file, queue leftover notices, start the notice job."""
     services = application.bot_data.services
     await ensure_synced(services)

@@ -1,8 +1,7 @@
 """`/dashboard`: organisers (and facilitators) get a personal, single-use sign-in link to the web dashboard.
 
-Also registers the lifecycle steps that start and stop the web server (`web.server`) with the bot:
-the server is only started when one was attached to the application (`hackbot run` does; tests
-attach one when they need it).
+The web server itself (`web.server`) is started and stopped with the bot by `bot.lifecycle`, when
+one was attached to the application (`hackbot run` does; tests attach one when they need it).
 """
 
 from __future__ import annotations
@@ -13,16 +12,12 @@ from telegram import LinkPreviewOptions, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import HackbotContext
-from bot.lifecycle import on_shutdown, on_startup
 from handlers.common import language_for, text
 from models import dashboard as store
 from models import registration
-from web.server import attached, start_attached, stop_attached
+from web.server import attached
 
 log = logging.getLogger(__name__)
-
-on_startup(start_attached)
-on_shutdown(stop_attached)
 
 
 async def dashboard_command(update: Update, context: HackbotContext) -> None:

@@ -39,7 +39,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import HackbotApplication, HackbotContext, Services
 from bot.delivery.limits import RateLimits
 from bot.i18n import Catalog, Markup
-from bot.lifecycle import on_shutdown, on_startup
 from bot.settings import Settings
 from handlers.common import label, language_for, refuse_stale_button, text
 from handlers.menu import menu_button
@@ -596,7 +595,6 @@ def engine_of(services: Services) -> ProgrammeEngine | None:
     return engine if isinstance(engine, ProgrammeEngine) else None
 
 
-@on_startup
 async def start_programme(application: HackbotApplication) -> None:
     """Start the programme engine (the outbox sender is started by the application before)."""
     services = application.bot_data.services
@@ -605,7 +603,6 @@ async def start_programme(application: HackbotApplication) -> None:
     await engine.start()
 
 
-@on_shutdown
 async def stop_programme(application: HackbotApplication) -> None:
     """Stop the engine."""
     engine = engine_of(application.bot_data.services)

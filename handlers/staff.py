@@ -27,7 +27,6 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import HackbotApplication, HackbotContext, Services
-from bot.lifecycle import on_startup
 from handlers.common import language_for, refuse_stale_button, text
 from handlers.questions import (
     MEMBER_CACHE_SECONDS,
@@ -588,7 +587,6 @@ async def _warn_organisers(application: HackbotApplication, key: str) -> None:
             )
 
 
-@on_startup
 async def start_questions(application: HackbotApplication) -> None:
     """Check the staff group, warn organisers of problems, retry failed relays, start the scan job."""
     services = application.bot_data.services
