@@ -1,9 +1,10 @@
 """What runs beside the handlers, started and stopped in one written order.
 
 Each part (a scheduled engine, a runner, the web server) has a start step, run once the bot is
-connected (after migrations, before updates are processed), and perhaps a stop step, run when the
-bot stops (before the database is closed), in reverse order. The list below is the only place that
-says what runs and in which order; a new feature adds its line here.
+connected (after migrations, before updates are processed), perhaps a stop step, run when the
+bot stops (before the database is closed), in reverse order, and perhaps a reload step, run when
+the organisers reloaded the event file and the new one is in force (`services.event`). The list
+below is the only place that says what runs and in which order; a new feature adds its line here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class RunningPart:
     name: str
     start: LifecycleStep
     stop: LifecycleStep | None = None
+    reload: LifecycleStep | None = None
 
 
 def running_parts() -> list[RunningPart]:
@@ -56,3 +58,10 @@ async def run_shutdown(application: HackbotApplication) -> None:
     for part in reversed(running_parts()):
         if part.stop is not None:
             await part.stop(application)
+
+
+async def run_reload(application: HackbotApplication) -> None:
+    """Tell every running part that a new event file is in force (after `services.event` changed)."""
+    for part in running_parts():
+        if part.reload is not None:
+            await part.reload(application)
