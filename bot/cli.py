@@ -115,7 +115,7 @@ def run_bot(settings: Settings, event: EventConfig, *, webhook: bool = False) ->
 
 def cmd_reload(args: argparse.Namespace) -> int:
     """Check the event file, then ask the running bot to reload it (SIGHUP via its pid file)."""
-    from handlers.programme import request_reload
+    from schedule.reload import request_reload
 
     ok, message = request_reload(load_settings())
     (sys.stdout if ok else sys.stderr).write(f"hackbot: {message}\n")

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from models.db import Database
     from schedule.config import EventConfig
+    from schedule.programme import ProgrammeEngine
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     # The one sender of `outgoing_messages`; set by `build_application` once the bot exists.
     sender: OutboxSender | None = None
+    # The programme's reminders and reloads (`schedule.programme`); set when it starts.
+    programme: ProgrammeEngine | None = None
     update_ledger: UpdateLedger = field(init=False)
 
     def __post_init__(self) -> None:

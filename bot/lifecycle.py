@@ -35,13 +35,15 @@ def running_parts() -> list[RunningPart]:
     Imported here, when the application starts, rather than at module level: the parts import the
     application's types from `bot`, and `bot` must not need them to be imported first.
     """
-    from handlers import broadcasts, challenges, programme, staff
+    from handlers import broadcasts, challenges, staff
+    from schedule import programme
     from web.server import start_attached, stop_attached
 
     return [
         RunningPart("broadcasts", broadcasts.start_broadcasts, broadcasts.stop_broadcasts),
         RunningPart("challenges", challenges.start_challenges),
         RunningPart("dashboard", start_attached, stop_attached),
+        # No reload step: the programme performs the reload and then calls `run_reload`.
         RunningPart("programme", programme.start_programme, programme.stop_programme),
         RunningPart("questions", staff.start_questions),
     ]

@@ -62,7 +62,9 @@ def register(application: HackbotApplication) -> None:
     application.add_handlers(
         [
             *menu.placeholder_handlers(catalog),
-            *input.handlers(),
+            # Free messages: an organiser's announcement draft first, then a reply to a question's
+            # message, then what we wait for from the person, then the menu.
+            *input.handlers(claims=[], fallback=registration.answer_unrouted),
             CallbackQueryHandler(common.refuse_stale_button),
         ],
         group=GROUP_FEATURES,

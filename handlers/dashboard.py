@@ -14,7 +14,6 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.context import HackbotContext
 from handlers.common import language_for, text
 from models import dashboard as store
-from models import registration
 from web.server import attached
 
 log = logging.getLogger(__name__)
@@ -28,9 +27,7 @@ async def dashboard_command(update: Update, context: HackbotContext) -> None:
     if user is None or message is None or chat is None:
         return
     services = context.services
-    async with services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
-    lang = language_for(context, update, participant)
+    lang = language_for(context, update, await context.person(user.id))
     viewer = store.viewer_for(services.event, user.id)
     if viewer is None:
         await message.reply_text(text(context, lang, "common.not_allowed"))

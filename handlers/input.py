@@ -23,12 +23,14 @@ from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.context import HackbotContext
-from handlers.common import language_for, text
+from handlers.common import text
 from models.participant import Participant
 
 InputHandler = Callable[[Update, HackbotContext, Participant], Awaitable[None]]
 FreeMessageClaim = Callable[[Update, HackbotContext, Participant | None], Awaitable[bool]]
 """Looks at a free message; handles it and returns True if it is the feature's, else False."""
+Unrouted = Callable[[Update, HackbotContext, Participant | None], Awaitable[None]]
+"""What to do with a message nobody took (the person may be unknown: None)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,10 @@ def on_input(
 
 
 async def route_free_message(
-    update: Update, context: HackbotContext, claims: Sequence[FreeMessageClaim] = ()
+    update: Update,
+    context: HackbotContext,
+    claims: Sequence[FreeMessageClaim] = (),
+    fallback: Unrouted | None = None,
 ) -> None:
     """Any private message that no command or menu button handled."""
     message = update.effective_message
@@ -69,41 +74,27 @@ async def route_free_message(
     for claim in claims:
         if await claim(update, context, participant):
             return
-    if participant is None:
-        # Someone who never pressed "I agree" (or erased their data): show the welcome again.
-        from handlers.registration import start
-
-        await start(update, context)
-        return
-    route = _routes.get(participant.awaiting or "")
-    if route is not None:
+    route = _routes.get(participant.awaiting or "") if participant is not None else None
+    if participant is not None and route is not None:
         if message.text is None and not route.accepts_media:
             key = route.reprompt_key or "common.unknown_message"
             await message.reply_text(text(context, participant.language, key))
             return
         await route.handler(update, context, participant)
         return
-    if not participant.is_active:
-        from handlers.registration import resume
-
-        await message.reply_text(text(context, participant.language, "common.registration_unfinished"))
-        await resume(update, context, participant)
-        return
-    from handlers.menu import menu_keyboard
-
-    await message.reply_text(
-        text(context, language_for(context, update, participant), "common.unknown_message"),
-        reply_markup=menu_keyboard(context.services.catalog, participant.language),
-    )
+    if fallback is not None:
+        await fallback(update, context, participant)
 
 
-def handlers(claims: Sequence[FreeMessageClaim] = ()) -> list[BaseHandler[Update, HackbotContext, None]]:
-    """The catch-all for private messages, offering them to `claims` first, in this order.
+def handlers(
+    claims: Sequence[FreeMessageClaim], fallback: Unrouted
+) -> list[BaseHandler[Update, HackbotContext, None]]:
+    """The catch-all for private messages: `claims` in this order, the awaited answer, then `fallback`.
 
     Registered after every command and button.
     """
 
     async def route(update: Update, context: HackbotContext) -> None:
-        await route_free_message(update, context, claims)
+        await route_free_message(update, context, claims, fallback)
 
     return [MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, route)]

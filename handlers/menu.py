@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
-from telegram.ext import BaseHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import HackbotContext
 from bot.i18n import Catalog
 from handlers.common import language_for, text
-from models import registration
 
 MENU_KEYS = ("programme", "challenge", "question", "meals", "help")
 
@@ -48,8 +47,7 @@ async def show_help(update: Update, context: HackbotContext) -> None:
     user = update.effective_user
     if message is None or user is None:
         return
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
+    participant = await context.person(user.id)
     lang = language_for(context, update, participant)
     event = context.services.event
     default = event.default_language
@@ -85,8 +83,6 @@ async def coming_soon(update: Update, context: HackbotContext) -> None:
 
 def help_handlers(catalog: Catalog) -> list[BaseHandler[Update, HackbotContext, None]]:
     """The Help button and /help."""
-    from telegram.ext import CommandHandler
-
     return [
         MessageHandler(menu_button(catalog, "help"), show_help),
         CommandHandler("help", show_help, filters=filters.ChatType.PRIVATE),

@@ -12,12 +12,22 @@ import logging
 from datetime import datetime, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import HackbotContext
 from bot.display import pack_messages
 from bot.i18n import Catalog, Markup, escape
-from handlers.common import active_participant, label, language_for, refuse_stale_button, text
+from handlers.common import (
+    active_participant,
+    button_args,
+    callback_data,
+    edit_pressed_message,
+    label,
+    language_for,
+    on_button,
+    refuse_stale_button,
+    text,
+)
 from handlers.menu import menu_keyboard
 from handlers.registration import role_keyboard, role_label
 from models import registration
@@ -42,17 +52,20 @@ async def show_profile(update: Update, context: HackbotContext) -> None:
         [
             [
                 InlineKeyboardButton(
-                    label(context, lang, "registration.profile_change_name"), callback_data="prof:name"
+                    label(context, lang, "registration.profile_change_name"),
+                    callback_data=callback_data("prof", "name"),
                 )
             ],
             [
                 InlineKeyboardButton(
-                    label(context, lang, "registration.profile_change_role"), callback_data="prof:role"
+                    label(context, lang, "registration.profile_change_role"),
+                    callback_data=callback_data("prof", "role"),
                 )
             ],
             [
                 InlineKeyboardButton(
-                    label(context, lang, "registration.profile_change_language"), callback_data="prof:lang"
+                    label(context, lang, "registration.profile_change_language"),
+                    callback_data=callback_data("prof", "lang"),
                 )
             ],
         ]
@@ -70,58 +83,76 @@ async def show_profile(update: Update, context: HackbotContext) -> None:
     )
 
 
-async def on_profile_button(update: Update, context: HackbotContext) -> None:
-    """The buttons under /profile."""
-    query = update.callback_query
-    if query is None or query.data is None:
+async def _ask_new_name(update: Update, context: HackbotContext) -> None:
+    """The "change my name" button: the next text the person types is their new name."""
+    participant = await active_participant(update, context)
+    if participant is None:
         return
+    async with context.services.db.transaction() as session:
+        await registration.request_new_name(session, participant.telegram_id)
+    await _answer(update)
+    await context.bot.send_message(
+        participant.telegram_id, text(context, participant.language, "registration.ask_new_name")
+    )
+
+
+async def _ask_role(update: Update, context: HackbotContext) -> None:
+    """The "change my role" button: the role buttons again."""
     participant = await active_participant(update, context)
     if participant is None:
         return
     lang = participant.language
-    parts = query.data.split(":")
-    action = parts[1]
-    if action == "name" and len(parts) == 2:
-        async with context.services.db.transaction() as session:
-            current = await registration.get_participant(session, participant.telegram_id)
-            if current is not None:
-                registration.ask_for_new_name(current)
-        await query.answer()
-        await context.bot.send_message(
-            participant.telegram_id, text(context, lang, "registration.ask_new_name")
+    await _answer(update)
+    await context.bot.send_message(
+        participant.telegram_id,
+        text(context, lang, "registration.ask_role"),
+        reply_markup=role_keyboard(context, lang),
+    )
+
+
+async def _ask_language(update: Update, context: HackbotContext) -> None:
+    """The "change my language" button: one button per language of the event."""
+    participant = await active_participant(update, context)
+    if participant is None:
+        return
+    buttons = [
+        InlineKeyboardButton(
+            _language_name(context, code), callback_data=callback_data("prof", "setlang", code)
         )
-    elif action == "role" and len(parts) == 2:
-        await query.answer()
-        await context.bot.send_message(
-            participant.telegram_id,
-            text(context, lang, "registration.ask_role"),
-            reply_markup=role_keyboard(context, lang),
+        for code in context.services.event.languages
+    ]
+    await _answer(update)
+    await context.bot.send_message(
+        participant.telegram_id,
+        text(context, participant.language, "registration.ask_language"),
+        reply_markup=InlineKeyboardMarkup([buttons]),
+    )
+
+
+async def _set_language(update: Update, context: HackbotContext) -> None:
+    """A language button: speak it from now on (the menu keyboard changes with it)."""
+    participant = await active_participant(update, context)
+    if participant is None:
+        return
+    (new_lang,) = button_args(context)
+    async with context.services.db.transaction() as session:
+        changed = await registration.change_language(
+            session, participant.telegram_id, new_lang, context.services.event.languages
         )
-    elif action == "lang" and len(parts) == 2:
-        await query.answer()
-        buttons = [
-            InlineKeyboardButton(_language_name(context, code), callback_data=f"prof:setlang:{code}")
-            for code in context.services.event.languages
-        ]
-        await context.bot.send_message(
-            participant.telegram_id,
-            text(context, lang, "registration.ask_language"),
-            reply_markup=InlineKeyboardMarkup([buttons]),
-        )
-    elif action == "setlang" and len(parts) == 3 and parts[2] in context.services.event.languages:
-        new_lang = parts[2]
-        async with context.services.db.transaction() as session:
-            current = await registration.get_participant(session, participant.telegram_id)
-            if current is not None:
-                registration.set_language(current, new_lang)
-        await query.answer()
-        await context.bot.send_message(
-            participant.telegram_id,
-            text(context, new_lang, "registration.language_saved"),
-            reply_markup=menu_keyboard(context.services.catalog, new_lang),
-        )
-    else:
+    if changed is None:
         await refuse_stale_button(update, context)
+        return
+    await _answer(update)
+    await context.bot.send_message(
+        participant.telegram_id,
+        text(context, new_lang, "registration.language_saved"),
+        reply_markup=menu_keyboard(context.services.catalog, new_lang),
+    )
+
+
+async def _answer(update: Update) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
 
 
 def render_value(catalog: Catalog, lang: str, tz: tzinfo, value: Value) -> str:
@@ -172,8 +203,8 @@ async def show_my_data(update: Update, context: HackbotContext) -> None:
     if message is None or user is None:
         return
     services = context.services
+    participant = await context.person(user.id)
     async with services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
         blocks = await collect_personal_data(session, user.id, participant, services.event)
     lang = language_for(context, update, participant)
     if participant is None and not blocks:
@@ -207,13 +238,11 @@ async def ask_forget(update: Update, context: HackbotContext) -> None:
     user = update.effective_user
     if message is None or user is None:
         return
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
-        blocks = (
-            []
-            if participant is not None
-            else await collect_personal_data(session, user.id, None, context.services.event)
-        )
+    participant = await context.person(user.id)
+    blocks = []
+    if participant is None:
+        async with context.services.db.read() as session:
+            blocks = await collect_personal_data(session, user.id, None, context.services.event)
     lang = language_for(context, update, participant)
     if participant is None and not blocks:
         await message.reply_text(text(context, lang, "registration.mydata_nothing"))
@@ -222,40 +251,46 @@ async def ask_forget(update: Update, context: HackbotContext) -> None:
         [
             [
                 InlineKeyboardButton(
-                    label(context, lang, "registration.forget_yes"), callback_data="forget:yes"
+                    label(context, lang, "registration.forget_yes"),
+                    callback_data=callback_data("forget", "yes"),
                 )
             ],
-            [InlineKeyboardButton(label(context, lang, "registration.forget_no"), callback_data="forget:no")],
+            [
+                InlineKeyboardButton(
+                    label(context, lang, "registration.forget_no"),
+                    callback_data=callback_data("forget", "no"),
+                )
+            ],
         ]
     )
     await message.reply_text(text(context, lang, "registration.forget_confirm"), reply_markup=keyboard)
 
 
-async def on_forget_button(update: Update, context: HackbotContext) -> None:
-    """Confirmation buttons of /forget."""
-    query = update.callback_query
+async def _keep_data(update: Update, context: HackbotContext) -> None:
+    """The "no, keep" button: nothing happens (a double tap finds the message already changed)."""
+    await _answer(update)
+    await edit_pressed_message(
+        update, text(context, language_for(context, update), "registration.forget_kept")
+    )
+
+
+async def _erase_data(update: Update, context: HackbotContext) -> None:
+    """The "yes, erase" button: everything about the person goes, in one transaction."""
     user = update.effective_user
-    if query is None or user is None or query.data not in {"forget:yes", "forget:no"}:
-        await refuse_stale_button(update, context)
-        return
-    lang = language_for(context, update)
-    if query.data == "forget:no":
-        await query.answer()
-        await query.edit_message_text(text(context, lang, "registration.forget_kept"))
-        return
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
+    assert user is not None
+    participant = await context.person(user.id)
     lang = language_for(context, update, participant)
     async with context.services.db.transaction() as session:
         erased = await registration.forget(session, user.id)
-    await query.answer()
+    context.forget_person()
+    await _answer(update)
     if not erased:
-        await query.edit_message_text(text(context, lang, "registration.mydata_nothing"))
+        await edit_pressed_message(update, text(context, lang, "registration.mydata_nothing"))
         return
     # Queued deletions of relayed copies (questions) must leave now, not at the next poll.
     context.services.wake_sender()
     log.info("update %s: a person erased their data", update.update_id)
-    await query.edit_message_text(text(context, lang, "registration.forgotten"))
+    await edit_pressed_message(update, text(context, lang, "registration.forgotten"))
     # Remove the menu keyboard: without data there is nothing behind its buttons.
     await context.bot.send_message(user.id, "👋", reply_markup=ReplyKeyboardRemove())
 
@@ -267,6 +302,10 @@ def handlers() -> list[BaseHandler[Update, HackbotContext, None]]:
         CommandHandler("profile", show_profile, filters=private),
         CommandHandler("mydata", show_my_data, filters=private),
         CommandHandler("forget", ask_forget, filters=private),
-        CallbackQueryHandler(on_profile_button, pattern=r"^prof:"),
-        CallbackQueryHandler(on_forget_button, pattern=r"^forget:"),
+        on_button("prof", "name", _ask_new_name),
+        on_button("prof", "role", _ask_role),
+        on_button("prof", "lang", _ask_language),
+        on_button("prof", "setlang", _set_language, r"[A-Za-z0-9_-]{1,32}"),
+        on_button("forget", "yes", _erase_data),
+        on_button("forget", "no", _keep_data),
     ]

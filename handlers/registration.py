@@ -1,7 +1,7 @@
 """Registration: /start, consent, name, role. Parses updates, calls `models.registration`, renders.
 
-Callback data (ASCII, well under 64 bytes): `reg:lang:<code>`, `reg:agree:<code>`, `reg:decline`,
-`reg:keepname`, `reg:role:<role id>`. Anything else starting with `reg:` is refused as stale.
+Buttons (one handler per action): `reg:lang:<code>`, `reg:agree:<code>`, `reg:decline`,
+`reg:keepname`, `reg:role:<role id>`. Anything else is refused as stale by the fallback.
 """
 
 from __future__ import annotations
@@ -10,11 +10,20 @@ import logging
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
-from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, filters
 
+from bot import display
 from bot.context import HackbotContext
-from handlers.common import label, language_for, refuse_stale_button, text
+from handlers.common import (
+    button_args,
+    callback_data,
+    edit_pressed_message,
+    label,
+    language_for,
+    on_button,
+    refuse_stale_button,
+    text,
+)
 from handlers.input import on_input
 from handlers.menu import menu_keyboard
 from models import registration
@@ -23,6 +32,7 @@ from models.participant import Awaiting, Participant
 log = logging.getLogger(__name__)
 
 _DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID = r"[A-Za-z0-9_-]{1,32}"
 
 
 def _consent_keyboard(context: HackbotContext, lang: str) -> InlineKeyboardMarkup:
@@ -30,16 +40,19 @@ def _consent_keyboard(context: HackbotContext, lang: str) -> InlineKeyboardMarku
     rows = [
         [
             InlineKeyboardButton(
-                label(context, lang, "registration.agree"), callback_data=f"reg:agree:{lang}"
+                label(context, lang, "registration.agree"), callback_data=callback_data("reg", "agree", lang)
             ),
-            InlineKeyboardButton(label(context, lang, "registration.decline"), callback_data="reg:decline"),
+            InlineKeyboardButton(
+                label(context, lang, "registration.decline"), callback_data=callback_data("reg", "decline")
+            ),
         ]
     ]
     if other is not None:
         rows.append(
             [
                 InlineKeyboardButton(
-                    label(context, lang, "registration.switch_language"), callback_data=f"reg:lang:{other}"
+                    label(context, lang, "registration.switch_language"),
+                    callback_data=callback_data("reg", "lang", other),
                 )
             ]
         )
@@ -62,7 +75,7 @@ def _welcome_and_notice(context: HackbotContext, lang: str) -> str:
                 lang,
                 "registration.privacy",
                 organiser=event.organiser.name,
-                retention_until=event.local(event.retention_until).strftime("%d/%m/%Y"),
+                retention_until=display.full_date(event, event.retention_until),
             ),
         ]
     )
@@ -73,7 +86,7 @@ def role_keyboard(context: HackbotContext, lang: str) -> InlineKeyboardMarkup:
     event = context.services.event
     buttons = [
         InlineKeyboardButton(
-            role.label.get(lang, event.default_language), callback_data=f"reg:role:{role.id}"
+            role.label.get(lang, event.default_language), callback_data=callback_data("reg", "role", role.id)
         )
         for role in event.roles
     ]
@@ -82,11 +95,7 @@ def role_keyboard(context: HackbotContext, lang: str) -> InlineKeyboardMarkup:
 
 def role_label(context: HackbotContext, lang: str, role_id: str | None) -> str:
     """The role's label in `lang` (the id itself if the event no longer offers that role)."""
-    event = context.services.event
-    for role in event.roles:
-        if role.id == role_id:
-            return role.label.get(lang, event.default_language)
-    return role_id or text(context, lang, "registration.none")
+    return display.role_label(context.services.catalog, context.services.event, lang, role_id)
 
 
 async def _ask_name(update: Update, context: HackbotContext, participant: Participant) -> None:
@@ -100,7 +109,7 @@ async def _ask_name(update: Update, context: HackbotContext, participant: Partic
                 [
                     InlineKeyboardButton(
                         label(context, lang, "registration.keep_name", name=first_name),
-                        callback_data="reg:keepname",
+                        callback_data=callback_data("reg", "keepname"),
                     )
                 ]
             ]
@@ -138,8 +147,7 @@ async def start(update: Update, context: HackbotContext) -> None:
         payload = None
     if payload is not None:
         log.info("update %s: /start with a deep link", update.update_id)
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, user.id)
+    participant = await context.person(user.id)
     if participant is None:
         lang = language_for(context, update)
         await message.reply_text(
@@ -150,7 +158,13 @@ async def start(update: Update, context: HackbotContext) -> None:
         await message.reply_text(text(context, participant.language, "common.registration_unfinished"))
         await resume(update, context, participant)
         return
-    await message.reply_text(
+    await _greet(update, context, participant)
+
+
+async def _greet(update: Update, context: HackbotContext, participant: Participant) -> None:
+    """Welcome back a registered person, with the menu keyboard."""
+    await context.bot.send_message(
+        participant.telegram_id,
         text(context, participant.language, "registration.welcome_back", name=participant.display_name),
         reply_markup=menu_keyboard(context.services.catalog, participant.language),
     )
@@ -172,8 +186,7 @@ async def require_current_consent(update: object, context: HackbotContext) -> No
     message = update.effective_message
     if message is not None and (message.text or "").split(" ")[0] in {"/forget", "/mydata"}:
         return
-    async with context.services.db.read() as session:
-        participant = await registration.get_participant(session, update.effective_user.id)
+    participant = await context.person(update.effective_user.id)
     version = context.services.event.privacy.version
     if participant is None or participant.consent_version == version:
         return
@@ -189,90 +202,69 @@ async def require_current_consent(update: object, context: HackbotContext) -> No
     raise ApplicationHandlerStop
 
 
-async def _edit_or_ignore(
-    update: Update, new_text: str, *, reply_markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Edit the message that carried the pressed button (its buttons go unless new ones are given)."""
-    query = update.callback_query
-    if query is None or query.message is None:
+async def _switch_language(update: Update, context: HackbotContext) -> None:
+    """The notice in the other language (before consent: nothing is stored yet)."""
+    (lang,) = button_args(context)
+    if lang not in context.services.event.languages:
+        await refuse_stale_button(update, context)
         return
-    try:
-        await query.edit_message_text(new_text, reply_markup=reply_markup)
-    except BadRequest as exc:  # e.g. "message is not modified" after a double tap
-        log.info("update %s: edit skipped (%s)", update.update_id, exc.message)
+    await _answer(update)
+    await edit_pressed_message(update, _welcome_and_notice(context, lang), _consent_keyboard(context, lang))
 
 
-async def on_button(update: Update, context: HackbotContext) -> None:
-    """All `reg:` buttons."""
-    query = update.callback_query
+async def _decline(update: Update, context: HackbotContext) -> None:
+    """The "no thanks" button: nothing is stored; say so (unless the person had already agreed)."""
     user = update.effective_user
-    if query is None or user is None or query.data is None:
-        return
-    parts = query.data.split(":")
-    action, arg = parts[1], (parts[2] if len(parts) > 2 else None)
-    event = context.services.event
+    assert user is not None
+    await _answer(update)
+    if await context.person(user.id) is None:
+        await edit_pressed_message(
+            update, text(context, language_for(context, update), "registration.declined")
+        )
 
-    if action == "lang" and arg in event.languages:
-        await query.answer()
-        await _edit_or_ignore(
-            update, _welcome_and_notice(context, arg), reply_markup=_consent_keyboard(context, arg)
+
+async def _agree(update: Update, context: HackbotContext) -> None:
+    """The "I agree" button: record consent (time and notice version), then ask the first question."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    (lang,) = button_args(context)
+    event = context.services.event
+    if lang not in event.languages:
+        await refuse_stale_button(update, context)
+        return
+    async with context.services.db.transaction() as session:
+        participant = await registration.give_consent(
+            session,
+            telegram_id=user.id,
+            first_name=user.first_name,
+            language=lang,
+            consent_version=event.privacy.version,
+            now=context.services.now(),
         )
-        return
-    if action == "decline" and arg is None:
-        await query.answer()
-        async with context.services.db.read() as session:
-            already = await registration.get_participant(session, user.id)
-        if already is None:
-            await _edit_or_ignore(
-                update, text(context, language_for(context, update), "registration.declined")
-            )
-        return
-    if action == "agree" and arg in event.languages:
-        async with context.services.db.transaction() as session:
-            participant = await registration.give_consent(
-                session,
-                telegram_id=user.id,
-                first_name=user.first_name,
-                language=arg,
-                consent_version=event.privacy.version,
-                now=context.services.now(),
-            )
-        await query.answer(label(context, arg, "registration.consent_recorded"))
-        await _edit_or_ignore(
-            update,
-            _welcome_and_notice(context, arg) + "\n\n" + text(context, arg, "registration.consent_recorded"),
-        )
-        if participant.is_active:
-            await start(update, context)
-        else:
-            await resume(update, context, participant)
-        return
-    if action == "keepname" and arg is None:
-        await _keep_name(update, context)
-        return
-    if action == "role" and arg is not None and event.role(arg) is not None:
-        await _choose_role(update, context, arg)
-        return
-    await refuse_stale_button(update, context)
+    await query.answer(label(context, lang, "registration.consent_recorded"))
+    await edit_pressed_message(
+        update,
+        _welcome_and_notice(context, lang) + "\n\n" + text(context, lang, "registration.consent_recorded"),
+    )
+    if participant.is_active:
+        await _greet(update, context, participant)
+    else:
+        await resume(update, context, participant)
 
 
 async def _keep_name(update: Update, context: HackbotContext) -> None:
-    query = update.callback_query
+    """The "keep my Telegram name" button, valid while the bot waits for a name."""
     user = update.effective_user
-    assert query is not None and user is not None
-    name = registration.clean_display_name(user.first_name)
+    assert user is not None
     async with context.services.db.transaction() as session:
-        participant = await registration.get_participant(session, user.id)
-        if participant is None or participant.awaiting != Awaiting.NAME or name is None:
-            participant = None
-        else:
-            registration.set_display_name(participant, name)
-    if participant is None:
+        saved = await registration.save_name(session, user.id, user.first_name, only_when_asked=True)
+    if saved is None:
         await refuse_stale_button(update, context)
         return
-    await query.answer()
-    await _edit_or_ignore(update, text(context, participant.language, "registration.name_saved", name=name))
-    await _after_name(context, participant)
+    await _answer(update)
+    lang = saved.participant.language
+    await edit_pressed_message(update, text(context, lang, "registration.name_saved", name=saved.name))
+    await _after_name(context, saved.participant)
 
 
 async def _after_name(context: HackbotContext, participant: Participant) -> None:
@@ -286,26 +278,25 @@ async def _after_name(context: HackbotContext, participant: Participant) -> None
         await _ask_role(context, participant)
 
 
-async def _choose_role(update: Update, context: HackbotContext, role_id: str) -> None:
-    query = update.callback_query
+async def _choose_role(update: Update, context: HackbotContext) -> None:
+    """A role button, during registration or from /profile."""
     user = update.effective_user
-    assert query is not None and user is not None
+    assert user is not None
+    (role_id,) = button_args(context)
+    event = context.services.event
     async with context.services.db.transaction() as session:
-        participant = await registration.get_participant(session, user.id)
-        completed = False
-        if participant is not None and (participant.awaiting == Awaiting.ROLE or participant.is_active):
-            completed = registration.set_role(participant, role_id, context.services.now())
-        else:
-            participant = None
-    if participant is None:
+        saved = await registration.save_role(
+            session, user.id, role_id, [role.id for role in event.roles], context.services.now()
+        )
+    if saved is None:
         await refuse_stale_button(update, context)
         return
-    lang = participant.language
-    await query.answer()
-    await _edit_or_ignore(
+    participant, lang = saved.participant, saved.participant.language
+    await _answer(update)
+    await edit_pressed_message(
         update, text(context, lang, "registration.role_saved", role=role_label(context, lang, role_id))
     )
-    if completed:
+    if saved.completed:
         await context.bot.send_message(
             participant.telegram_id,
             text(context, lang, "registration.registered", name=participant.display_name),
@@ -313,23 +304,49 @@ async def _choose_role(update: Update, context: HackbotContext, role_id: str) ->
         )
 
 
+async def _answer(update: Update) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
 @on_input(Awaiting.NAME, reprompt_key="registration.reprompt_name")
 async def receive_name(update: Update, context: HackbotContext, participant: Participant) -> None:
     """The person typed their name (registration, or a change from /profile)."""
     message = update.effective_message
     assert message is not None
-    name = registration.clean_display_name(message.text)
-    if name is None:
+    async with context.services.db.transaction() as session:
+        saved = await registration.save_name(session, participant.telegram_id, message.text)
+    if saved is None:
         await message.reply_text(text(context, participant.language, "registration.name_invalid"))
         return
-    async with context.services.db.transaction() as session:
-        current = await registration.get_participant(session, participant.telegram_id)
-        if current is None:
-            return
-        registration.set_display_name(current, name)
-    if not current.is_active:
-        await message.reply_text(text(context, current.language, "registration.name_saved", name=name))
-    await _after_name(context, current)
+    if saved.asks_role_next:
+        await message.reply_text(
+            text(context, saved.participant.language, "registration.name_saved", name=saved.name)
+        )
+    await _after_name(context, saved.participant)
+
+
+async def answer_unrouted(update: Update, context: HackbotContext, participant: Participant | None) -> None:
+    """A free message nobody took: welcome, next registration question, or the menu.
+
+    The welcome for a newcomer, the next question for someone registering, the menu for everyone else.
+    """
+    message = update.effective_message
+    if message is None:
+        return
+    if participant is None:
+        # Someone who never pressed "I agree" (or erased their data): show the welcome again.
+        await start(update, context)
+        return
+    lang = participant.language
+    if not participant.is_active:
+        await message.reply_text(text(context, lang, "common.registration_unfinished"))
+        await resume(update, context, participant)
+        return
+    await message.reply_text(
+        text(context, lang, "common.unknown_message"),
+        reply_markup=menu_keyboard(context.services.catalog, lang),
+    )
 
 
 @on_input(Awaiting.ROLE, accepts_media=True)
@@ -347,5 +364,9 @@ def handlers() -> list[BaseHandler[Update, HackbotContext, None]]:
     """Registration handlers, in the order they must be tried."""
     return [
         CommandHandler("start", start, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(on_button, pattern=r"^reg:"),
+        on_button("reg", "lang", _switch_language, _ID),
+        on_button("reg", "agree", _agree, _ID),
+        on_button("reg", "decline", _decline),
+        on_button("reg", "keepname", _keep_name),
+        on_button("reg", "role", _choose_role, _ID),
     ]

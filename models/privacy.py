@@ -23,12 +23,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.participant import Participant
 from schedule.config import EventConfig
+
+if TYPE_CHECKING:  # `models.outbox` registers its own hooks here: a runtime import would be circular
+    from models.outbox import Texts
 
 ERASED_ID = 0
 """Put in a NOT NULL Telegram-id column of a record kept after its author erased their data (the
@@ -63,8 +66,23 @@ class DataItem:
     value: Value
 
 
+@dataclass(frozen=True)
+class ErasureContext:
+    """What an erasure hook may need beyond the session: an erasure can change what others see.
+
+    Freeing a team place gives it to the first person waiting, who is told in the same
+    transaction: the hook words that message with the event in force and the catalog.
+    """
+
+    event: EventConfig
+    texts: Texts
+    now: datetime
+
+
 DataProvider = Callable[[AsyncSession, Participant, EventConfig], Awaitable[list[DataItem]]]
-ErasureHook = Callable[[AsyncSession, Participant], Awaitable[None]]
+ErasureHook = Callable[[AsyncSession, Participant, ErasureContext | None], Awaitable[None]]
+"""Runs inside the `/forget` transaction; the context is None only for callers that cannot word a
+message (tests and tools erasing people nobody waits behind)."""
 AccountDataProvider = Callable[[AsyncSession, int], Awaitable[list[DataItem]]]
 AccountErasureHook = Callable[[AsyncSession, int], Awaitable[bool]]
 """Takes a Telegram user id; returns True when it erased (or anonymised) something."""
@@ -116,12 +134,17 @@ async def collect_personal_data(
     return [block for block in blocks if block]
 
 
-async def run_erasure_hooks(session: AsyncSession, telegram_id: int, participant: Participant | None) -> bool:
+async def run_erasure_hooks(
+    session: AsyncSession,
+    telegram_id: int,
+    participant: Participant | None,
+    erasure: ErasureContext | None = None,
+) -> bool:
     """Erase what every feature stored about the person; True if anything was there."""
     erased = participant is not None
     if participant is not None:
         for hook in _erasure_hooks:
-            await hook(session, participant)
+            await hook(session, participant, erasure)
     for account_hook in _account_erasure_hooks:
         erased = await account_hook(session, telegram_id) or erased
     return erased

@@ -346,6 +346,66 @@ def finish_batch(batch: NotificationBatch, state: BatchState, now: datetime, rec
     batch.recipients = recipients
 
 
+async def queue_batch(
+    session: AsyncSession,
+    batch: NotificationBatch,
+    messages: Sequence[tuple[Recipient, str]],
+    *,
+    now: datetime,
+    send_from: datetime,
+    expires_at: datetime,
+) -> int:
+    """Turn a claimed batch into one outbox row per recipient and mark it done; returns rows queued.
+
+    In the caller's transaction: the rows and the batch's `done` state commit together, so a
+    crash leaves either the planned batch and no row, or the rows and a batch never fanned out
+    again. A text Telegram would refuse is left out (and logged) rather than failing the batch.
+    """
+    rows = []
+    for recipient, body in messages:
+        payload = outbox.text_message(body)
+        try:
+            outbox.validate_payload(outbox.OutboxMethod.SEND_MESSAGE, payload)
+        except ValueError:
+            log.error("programme: batch %d text refused for chat %d", batch.id, recipient.chat_id)
+            continue
+        rows.append(
+            outbox.NewMessage(
+                chat_id=recipient.chat_id,
+                method=outbox.OutboxMethod.SEND_MESSAGE,
+                payload=payload,
+                dedupe_key=dedupe_key(batch.key, recipient.chat_id),
+                purpose=PURPOSES[batch.kind],
+                due_at=send_from,
+                ref_id=batch.id,
+                expires_at=expires_at,
+                priority=PRIORITY,
+            )
+        )
+    created = await outbox.enqueue_many(session, rows)
+    finish_batch(batch, BatchState.DONE, now, len(created))
+    return len(created)
+
+
+async def queue_alert(session: AsyncSession, organisers: Iterable[int], body: str, attempt: str) -> int:
+    """Tell every organiser why the event file was refused (`attempt` names this refusal)."""
+    created = await outbox.enqueue_many(
+        session,
+        [
+            outbox.NewMessage(
+                chat_id=organiser,
+                method=outbox.OutboxMethod.SEND_MESSAGE,
+                payload=outbox.text_message(body),
+                dedupe_key=f"prog:alert:{attempt}:{organiser}",
+                purpose=PURPOSE_ALERT,
+                priority=PRIORITY,
+            )
+            for organiser in organisers
+        ],
+    )
+    return len(created)
+
+
 # ---- recipients --------------------------------------------------------------------------------
 
 
@@ -403,6 +463,29 @@ async def set_reminders(session: AsyncSession, participant: Participant, enabled
     if enabled:
         return 0
     return await cancel_pending_for(session, participant.telegram_id, OPT_OUT_PURPOSES)
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSwitch:
+    """What `/rappels on|off` did: the state now in force and the queued reminders withdrawn."""
+
+    enabled: bool
+    cancelled: int = 0
+
+
+async def switch_reminders(session: AsyncSession, telegram_id: int, enabled: bool) -> ReminderSwitch | None:
+    """Turn one registered participant's reminders on or off; None if they are not registered."""
+    participant = await session.scalar(
+        select(Participant).where(
+            Participant.telegram_id == telegram_id, Participant.status == ParticipantStatus.ACTIVE
+        )
+    )
+    if participant is None:
+        return None
+    cancelled = await set_reminders(session, participant, enabled)
+    if cancelled:
+        log.info("programme: %d queued reminder(s) withdrawn after an opt-out", cancelled)
+    return ReminderSwitch(participant.reminders_enabled, cancelled)
 
 
 async def cancel_pending_for(session: AsyncSession, chat_id: int, purposes: Sequence[str]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -22,7 +23,7 @@ from models.participant import (
     ParticipantStatus,
     ProcessedUpdate,
 )
-from models.privacy import run_erasure_hooks
+from models.privacy import ErasureContext, run_erasure_hooks
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -115,14 +116,88 @@ def set_language(participant: Participant, language: str) -> None:
     participant.language = language
 
 
-async def forget(session: AsyncSession, telegram_id: int) -> bool:
+# ---- one function per step a person takes: load, decide, change (the caller commits) -------------
+
+
+@dataclass(frozen=True)
+class NameSaved:
+    """A name was stored: the person as they are now, and whether a role is the next question."""
+
+    participant: Participant
+    name: str
+
+    @property
+    def asks_role_next(self) -> bool:
+        """During registration the role comes after the name."""
+        return self.participant.awaiting == Awaiting.ROLE
+
+
+async def save_name(
+    session: AsyncSession, telegram_id: int, raw_name: str | None, *, only_when_asked: bool = False
+) -> NameSaved | None:
+    """Store a typed (or Telegram) name; None when there is no usable name or no such person.
+
+    `only_when_asked`: for the "keep my Telegram name" button, which is valid only while the bot
+    waits for a name (a stale button pressed later must not rename anyone).
+    """
+    name = clean_display_name(raw_name)
+    participant = await get_participant(session, telegram_id)
+    if name is None or participant is None:
+        return None
+    if only_when_asked and participant.awaiting != Awaiting.NAME:
+        return None
+    set_display_name(participant, name)
+    return NameSaved(participant, name)
+
+
+@dataclass(frozen=True)
+class RoleSaved:
+    """A role was stored; `completed` when this finished the registration."""
+
+    participant: Participant
+    completed: bool
+
+
+async def save_role(
+    session: AsyncSession, telegram_id: int, role_id: str, offered_roles: Collection[str], now: datetime
+) -> RoleSaved | None:
+    """Store a role the event offers, while asked for one or from `/profile`; None otherwise."""
+    participant = await get_participant(session, telegram_id)
+    if participant is None or role_id not in offered_roles:
+        return None
+    if participant.awaiting != Awaiting.ROLE and not participant.is_active:
+        return None  # a role button from before the name was given: the name comes first
+    return RoleSaved(participant, set_role(participant, role_id, now))
+
+
+async def request_new_name(session: AsyncSession, telegram_id: int) -> Participant | None:
+    """`/profile` → change name: the next text the person sends is their new name."""
+    participant = await get_participant(session, telegram_id)
+    if participant is not None:
+        ask_for_new_name(participant)
+    return participant
+
+
+async def change_language(
+    session: AsyncSession, telegram_id: int, language: str, offered: Collection[str]
+) -> Participant | None:
+    """Speak `language` to this person from now on (one of the event's languages)."""
+    participant = await get_participant(session, telegram_id)
+    if participant is None or language not in offered:
+        return None
+    set_language(participant, language)
+    return participant
+
+
+async def forget(session: AsyncSession, telegram_id: int, erasure: ErasureContext | None = None) -> bool:
     """Erase everything stored about a person; returns False if nothing was stored.
 
     Someone who never registered may still have data keyed by their Telegram id (an organiser's
-    announcements, a dashboard session): the account hooks erase it too.
+    announcements, a dashboard session): the account hooks erase it too. `erasure` lets the hooks
+    tell others what the erasure changed for them (a team place given to the first person waiting).
     """
     participant = await get_participant(session, telegram_id)
-    erased = await run_erasure_hooks(session, telegram_id, participant)
+    erased = await run_erasure_hooks(session, telegram_id, participant, erasure)
     if participant is not None:
         await session.delete(participant)
     await session.flush()
