@@ -19,8 +19,11 @@ if TYPE_CHECKING:
     from bot.i18n import Catalog
     from bot.settings import Settings
     from models.db import Database
+    from schedule.broadcasts import BroadcastRunner
     from schedule.config import EventConfig
     from schedule.programme import ProgrammeEngine
+    from schedule.questions import QuestionsRuntime
+    from web.server import WebServer
 
 
 @dataclass
@@ -40,6 +43,12 @@ class Services:
     sender: OutboxSender | None = None
     # The programme's reminders and reloads (`schedule.programme`); set when it starts.
     programme: ProgrammeEngine | None = None
+    # The dashboard and webhook server (`web.server`), when one is attached.
+    web_server: WebServer | None = None
+    # The question relay's caches and staff group state (`schedule.questions`); set when it starts.
+    questions: QuestionsRuntime | None = None
+    # Follows announcements and reports on them (`schedule.broadcasts`); set when it starts.
+    broadcasts: BroadcastRunner | None = None
     update_ledger: UpdateLedger = field(init=False)
 
     def __post_init__(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,17 +36,18 @@ def running_parts() -> list[RunningPart]:
     Imported here, when the application starts, rather than at module level: the parts import the
     application's types from `bot`, and `bot` must not need them to be imported first.
     """
-    from handlers import broadcasts, challenges, staff
-    from schedule import programme
+    from schedule import broadcasts, challenges, programme, questions
     from web.server import start_attached, stop_attached
 
     return [
         RunningPart("broadcasts", broadcasts.start_broadcasts, broadcasts.stop_broadcasts),
-        RunningPart("challenges", challenges.start_challenges),
+        RunningPart("challenges", challenges.start_challenges, reload=challenges.reload_challenges),
         RunningPart("dashboard", start_attached, stop_attached),
-        # No reload step: the programme performs the reload and then calls `run_reload`.
-        RunningPart("programme", programme.start_programme, programme.stop_programme),
-        RunningPart("questions", staff.start_questions),
+        # No reload step: the programme performs the reload, then has the others follow it.
+        RunningPart(
+            "programme", partial(programme.start_programme, after_reload=run_reload), programme.stop_programme
+        ),
+        RunningPart("questions", questions.start_questions),
     ]
 
 

@@ -21,7 +21,6 @@ from handlers import (
     programme,
     questions,
     registration,
-    staff,
 )
 
 # Group numbers: cross-cutting checks first, then the features.
@@ -48,12 +47,8 @@ def register(application: HackbotApplication) -> None:
         *meals.handlers(catalog),
         *challenges.handlers(catalog),
         *dashboard.handlers(),
-        # Last: its catch-all for private replies hands what is not a ticket on to `input`.
-        *staff.handlers(),
-        *questions.handlers(application.bot_data.services),
-        # After every feature: its private-message handler takes an organiser's announcement draft
-        # input and hands everything else on to `input` (the fallback below would have).
-        *broadcasts.handlers(catalog),
+        *questions.handlers(catalog),
+        *broadcasts.handlers(),
     ]
     application.add_handlers(feature_handlers, group=GROUP_FEATURES)
 
@@ -64,7 +59,10 @@ def register(application: HackbotApplication) -> None:
             *menu.placeholder_handlers(catalog),
             # Free messages: an organiser's announcement draft first, then a reply to a question's
             # message, then what we wait for from the person, then the menu.
-            *input.handlers(claims=[], fallback=registration.answer_unrouted),
+            *input.handlers(
+                claims=[broadcasts.take_draft_input, questions.take_reply_to_ticket],
+                fallback=registration.answer_unrouted,
+            ),
             CallbackQueryHandler(common.refuse_stale_button),
         ],
         group=GROUP_FEATURES,

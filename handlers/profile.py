@@ -32,7 +32,7 @@ from handlers.menu import menu_keyboard
 from handlers.registration import role_keyboard, role_label
 from models import registration
 from models.participant import Participant
-from models.privacy import DataItem, Phrase, Value, collect_personal_data
+from models.privacy import DataItem, ErasureContext, Phrase, Value, collect_personal_data
 
 log = logging.getLogger(__name__)
 
@@ -280,8 +280,9 @@ async def _erase_data(update: Update, context: HackbotContext) -> None:
     assert user is not None
     participant = await context.person(user.id)
     lang = language_for(context, update, participant)
+    erasure = ErasureContext(context.services.event, context.services.catalog, context.services.now())
     async with context.services.db.transaction() as session:
-        erased = await registration.forget(session, user.id)
+        erased = await registration.forget(session, user.id, erasure)
     context.forget_person()
     await _answer(update)
     if not erased:

@@ -317,6 +317,17 @@ class Broadcast(TimestampMixin, Base):
         """True once every delivery ended."""
         return self.status in (BroadcastStatus.DONE, BroadcastStatus.STOPPED)
 
+    @property
+    def final_figures(self) -> Progress:
+        """The figures kept when the last delivery ended."""
+        return Progress(
+            sent=self.delivered,
+            blocked=self.blocked,
+            failed=self.failed,
+            cancelled=self.cancelled,
+            in_doubt=self.in_doubt,
+        )
+
 
 class BroadcastOperation(TimestampMixin, Base):
     """An edit or a deletion of a sent broadcast, applied to every copy delivered."""
@@ -933,6 +944,425 @@ async def delete_everywhere(
 def purpose_of(kind: OperationKind) -> str:
     """Outbox purpose of an operation's rows."""
     return PURPOSE_EDIT if kind is OperationKind.EDIT else PURPOSE_DELETE
+
+
+# ---- one decision per tap ------------------------------------------------------------------------
+#
+# Each organiser action (a free message for the draft, a button) is decided by one function below,
+# inside the one transaction of the update: the draft or broadcast is read once, checked, changed,
+# and what the organiser is shown next is returned, so the handler never reads again after writing.
+
+
+class Refusal(enum.StrEnum):
+    """Why an organiser's action did nothing."""
+
+    STALE = "stale"  # another draft's button, a step already passed, a second tap, a broadcast gone
+    EXPIRED = "expired"  # the draft was left alone too long (it is discarded)
+    EMPTY = "empty"  # nobody is in the chosen audience
+    NOT_CHANGEABLE = "not_changeable"  # still sending, deleted, or the correction cannot apply
+    BUSY = "busy"  # an edit or a deletion of this broadcast is still running
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An action refused; `language` is the draft's (for the message saying so) when there is one."""
+
+    reason: Refusal
+    language: str | None = None
+
+
+STALE = Refused(Refusal.STALE)
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What the confirmation of a draft shows: the audience, how many, when, and the preview."""
+
+    language: str
+    nonce: str
+    audience: Audience
+    recipients: int
+    scheduled_at: datetime | None
+    content: Content | None
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceMenu:
+    """An audience menu of a draft, with the count of every audience."""
+
+    language: str
+    nonce: str
+    counts: AudienceCounts
+
+
+async def _confirmation(session: AsyncSession, draft: BroadcastDraft) -> Confirmation:
+    if draft.audience is None:
+        raise ValueError("the draft has no audience yet")
+    audience = Audience.decode(draft.audience)
+    count = len(await recipients(session, audience))
+    return Confirmation(draft.language, draft.nonce, audience, count, draft.scheduled_at, draft.content)
+
+
+async def _tapped(
+    session: AsyncSession,
+    organiser_id: int,
+    nonce: str,
+    now: datetime,
+    stages: frozenset[DraftStage] | None = None,
+) -> BroadcastDraft | Refused:
+    """The draft a button of `nonce` acts on; an expired one is discarded (checked before the stage)."""
+    draft = await get_draft(session, organiser_id)
+    if draft is None or draft.nonce != nonce:
+        return STALE
+    if draft.expired(now):
+        await discard_draft(session, organiser_id)
+        return Refused(Refusal.EXPIRED, draft.language)
+    if stages is not None and draft.stage not in stages:
+        return STALE
+    return draft
+
+
+_CHOOSING = frozenset({DraftStage.AUDIENCE, DraftStage.CONFIRM})
+_SCHEDULING = frozenset({DraftStage.CONFIRM, DraftStage.SCHEDULE})
+
+
+async def cancel_draft(
+    session: AsyncSession, organiser_id: int, nonce: str, now: datetime
+) -> BroadcastDraft | Refused:
+    """The button "Cancel" on a draft (at any step): it is discarded; the discarded draft is returned."""
+    draft = await _tapped(session, organiser_id, nonce, now)
+    if isinstance(draft, BroadcastDraft):
+        await discard_draft(session, organiser_id)
+    return draft
+
+
+async def open_audience_menu(
+    session: AsyncSession, organiser_id: int, nonce: str, now: datetime
+) -> AudienceMenu | Refused:
+    """An audience (sub-)menu, while the audience may still be chosen."""
+    draft = await _tapped(session, organiser_id, nonce, now, _CHOOSING)
+    if isinstance(draft, Refused):
+        return draft
+    return AudienceMenu(draft.language, draft.nonce, await audience_counts(session))
+
+
+async def choose_audience(
+    session: AsyncSession, organiser_id: int, nonce: str, audience: Audience | None, now: datetime
+) -> Confirmation | Refused:
+    """Store the audience and return the confirmation; `EMPTY` (nothing stored) if nobody is in it.
+
+    `audience` None: one the event no longer offers (an old button), refused as stale.
+    """
+    draft = await _tapped(session, organiser_id, nonce, now, frozenset({DraftStage.AUDIENCE}))
+    if isinstance(draft, Refused):
+        return draft
+    if audience is None:
+        return STALE
+    if not await recipients(session, audience):
+        return Refused(Refusal.EMPTY, draft.language)
+    set_audience(draft, audience, now)
+    return await _confirmation(session, draft)
+
+
+async def schedule_options(
+    session: AsyncSession, organiser_id: int, nonce: str, now: datetime
+) -> Confirmation | Refused:
+    """The button "Schedule": the confirmation as it stands (the options replace its buttons)."""
+    draft = await _tapped(session, organiser_id, nonce, now, frozenset({DraftStage.CONFIRM}))
+    if isinstance(draft, Refused):
+        return draft
+    return await _confirmation(session, draft)
+
+
+async def schedule_in(
+    session: AsyncSession, organiser_id: int, nonce: str, minutes: int, now: datetime
+) -> Confirmation | Refused:
+    """Send in `minutes` (0: at once); back to the confirmation."""
+    draft = await _tapped(session, organiser_id, nonce, now, _SCHEDULING)
+    if isinstance(draft, Refused):
+        return draft
+    set_schedule(draft, now + timedelta(minutes=minutes) if minutes else None, now)
+    return await _confirmation(session, draft)
+
+
+async def wait_for_typed_time(
+    session: AsyncSession, organiser_id: int, nonce: str, now: datetime
+) -> BroadcastDraft | Refused:
+    """The button "Type a time": the draft now waits for the organiser's next message."""
+    draft = await _tapped(session, organiser_id, nonce, now, _SCHEDULING)
+    if isinstance(draft, BroadcastDraft):
+        touch(draft, DraftStage.SCHEDULE, now)
+    return draft
+
+
+async def confirm(
+    session: AsyncSession,
+    organiser_id: int,
+    nonce: str,
+    *,
+    progress_chat_id: int,
+    progress_message_id: int | None,
+    now: datetime,
+) -> Broadcast | Refused:
+    """The button "Send": the broadcast and its deliveries (see `confirm_draft`).
+
+    `EMPTY` when everyone left the audience since the preview: the draft is discarded, nothing sent.
+    """
+    draft = await _tapped(session, organiser_id, nonce, now, frozenset({DraftStage.CONFIRM}))
+    if isinstance(draft, Refused):
+        return draft
+    try:
+        return await confirm_draft(
+            session,
+            draft,
+            progress_chat_id=progress_chat_id,
+            progress_message_id=progress_message_id,
+            now=now,
+        )
+    except EmptyAudienceError:
+        await discard_draft(session, organiser_id)
+        return Refused(Refusal.EMPTY, draft.language)
+
+
+async def confirm_correction(
+    session: AsyncSession,
+    organiser_id: int,
+    nonce: str,
+    *,
+    progress_chat_id: int,
+    progress_message_id: int | None,
+    now: datetime,
+) -> BroadcastOperation | Refused:
+    """The button "Correct everywhere": queue the edits (see `edit_everywhere`) and drop the draft."""
+    draft = await _tapped(session, organiser_id, nonce, now, frozenset({DraftStage.EDIT_CONFIRM}))
+    if isinstance(draft, Refused):
+        return draft
+    if draft.broadcast_id is None:
+        return STALE
+    broadcast = await get_broadcast(session, draft.broadcast_id)
+    if broadcast is None or not draft.content_html:
+        return Refused(Refusal.NOT_CHANGEABLE, draft.language)
+    try:
+        operation: BroadcastOperation | Refused = await edit_everywhere(
+            session,
+            broadcast,
+            draft.content_html,
+            language=draft.language,
+            progress_chat_id=progress_chat_id,
+            progress_message_id=progress_message_id,
+            now=now,
+        )
+    except (NotChangeableError, outbox.PayloadTooLong):
+        operation = Refused(Refusal.NOT_CHANGEABLE, draft.language)
+    await discard_draft(session, organiser_id)
+    return operation
+
+
+@dataclass(frozen=True, slots=True)
+class DraftInput:
+    """A free message as a draft may take it: as an announcement, a typed time or a corrected text."""
+
+    content: Content | None  # None: a kind of message that cannot be broadcast
+    text: str | None  # the plain text (None for media)
+    html: str | None  # the text with its formatting, as Telegram HTML (None for media)
+
+
+class InputOutcome(enum.StrEnum):
+    """What an organiser's free message did to their draft."""
+
+    NOT_MINE = "not_mine"  # no draft waits for a message: someone else's to answer
+    IGNORED = "ignored"  # taken, nothing to say (the broadcast being corrected is gone)
+    EXPIRED = "expired"
+    USE_BUTTONS = "use_buttons"  # the draft waits for a button
+    UNSUPPORTED = "unsupported"  # a sticker, a location...: not an announcement
+    TOO_LONG = "too_long"
+    BAD_TIME = "bad_time"
+    TEXT_EXPECTED = "text_expected"  # a correction must be a text
+    AUDIENCE = "audience"  # the announcement is stored: choose the audience
+    CONFIRM = "confirm"  # the time is stored: the confirmation
+    CORRECTION = "correction"  # the corrected text is stored: the preview, then "correct everywhere"
+
+
+@dataclass(frozen=True, slots=True)
+class InputResult:
+    """What the draft did with a free message, and what to show."""
+
+    outcome: InputOutcome
+    language: str = ""
+    nonce: str = ""
+    too_long: outbox.PayloadTooLong | None = None
+    counts: AudienceCounts | None = None  # AUDIENCE
+    confirmation: Confirmation | None = None  # CONFIRM
+    broadcast: Broadcast | None = None  # CORRECTION: the broadcast corrected
+    corrected: Content | None = None  # CORRECTION: the broadcast with its new text
+
+
+async def take_input(
+    session: AsyncSession, organiser_id: int, message: DraftInput, now: datetime, tz: ZoneInfo
+) -> InputResult:
+    """An organiser's free message, given to their draft if it waits for one."""
+    draft = await get_draft(session, organiser_id)
+    if draft is None:
+        return InputResult(InputOutcome.NOT_MINE)
+    lang, nonce = draft.language, draft.nonce
+    if draft.expired(now):
+        await discard_draft(session, organiser_id)
+        if draft.stage in INPUT_STAGES:
+            return InputResult(InputOutcome.EXPIRED, lang)
+        return InputResult(InputOutcome.NOT_MINE)
+    if draft.stage is DraftStage.CONTENT:
+        if message.content is None:
+            return InputResult(InputOutcome.UNSUPPORTED, lang)
+        try:
+            message.content.check()
+        except outbox.PayloadTooLong as exc:
+            return InputResult(InputOutcome.TOO_LONG, lang, too_long=exc)
+        set_content(draft, message.content, now)
+        return InputResult(InputOutcome.AUDIENCE, lang, nonce, counts=await audience_counts(session))
+    if draft.stage is DraftStage.SCHEDULE:
+        at = parse_send_time(message.text or "", now, tz)
+        if at is None:
+            return InputResult(InputOutcome.BAD_TIME, lang)
+        set_schedule(draft, at, now)
+        return InputResult(
+            InputOutcome.CONFIRM, lang, nonce, confirmation=await _confirmation(session, draft)
+        )
+    if draft.stage is DraftStage.EDIT_TEXT:
+        return await _take_correction(session, draft, message, now)
+    # Mid-flow, the next step is a button: say so rather than treat it as a stray message.
+    return InputResult(InputOutcome.USE_BUTTONS, lang)
+
+
+async def _take_correction(
+    session: AsyncSession, draft: BroadcastDraft, message: DraftInput, now: datetime
+) -> InputResult:
+    lang = draft.language
+    if message.html is None or draft.broadcast_id is None:
+        return InputResult(InputOutcome.TEXT_EXPECTED, lang)
+    broadcast = await get_broadcast(session, draft.broadcast_id)
+    if broadcast is None:
+        return InputResult(InputOutcome.IGNORED, lang)
+    try:
+        check_correction(broadcast.content_kind, message.html)
+    except outbox.PayloadTooLong as exc:
+        return InputResult(InputOutcome.TOO_LONG, lang, too_long=exc)
+    set_correction(draft, message.html, now)
+    return InputResult(
+        InputOutcome.CORRECTION,
+        lang,
+        draft.nonce,
+        broadcast=broadcast,
+        corrected=broadcast.content.with_html(message.html),
+    )
+
+
+async def stop_unfinished(session: AsyncSession, broadcast_id: int) -> int | Refused:
+    """The button "Stop": cancel what has not left yet (see `stop_broadcast`); `STALE` once it is over."""
+    broadcast = await get_broadcast(session, broadcast_id)
+    if broadcast is None or broadcast.finished:
+        return STALE
+    return await stop_broadcast(session, broadcast_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A correction started: the draft waiting for the new text, and the broadcast it corrects."""
+
+    draft: BroadcastDraft
+    broadcast: Broadcast
+
+
+async def start_correction(
+    session: AsyncSession, organiser_id: int, broadcast_id: int, language: str, now: datetime
+) -> Correction | Refused:
+    """The button "Correct the text": a draft waiting for the new text (replacing any other)."""
+    broadcast = await get_broadcast(session, broadcast_id)
+    if broadcast is None:
+        return STALE
+    if await running_operation(session, broadcast.id) is not None:
+        return Refused(Refusal.BUSY)
+    if not broadcast.finished or broadcast.deleted_at is not None:
+        return Refused(Refusal.NOT_CHANGEABLE)
+    draft = await start_draft(
+        session, organiser_id, language, now, stage=DraftStage.EDIT_TEXT, broadcast_id=broadcast.id
+    )
+    return Correction(draft, broadcast)
+
+
+async def deletable(session: AsyncSession, broadcast_id: int) -> Broadcast | Refused:
+    """The broadcast "delete everywhere" would delete, asked before doing it."""
+    broadcast = await get_broadcast(session, broadcast_id)
+    if broadcast is None:
+        return STALE
+    if not broadcast.finished or broadcast.deleted_at is not None:
+        return Refused(Refusal.NOT_CHANGEABLE)
+    return broadcast
+
+
+async def delete_broadcast(
+    session: AsyncSession,
+    broadcast_id: int,
+    *,
+    language: str,
+    progress_chat_id: int,
+    progress_message_id: int | None,
+    now: datetime,
+) -> BroadcastOperation | Refused:
+    """The button "Delete everywhere", confirmed (see `delete_everywhere`); `STALE` if it cannot now."""
+    broadcast = await get_broadcast(session, broadcast_id)
+    if broadcast is None:
+        return STALE
+    try:
+        return await delete_everywhere(
+            session,
+            broadcast,
+            language=language,
+            progress_chat_id=progress_chat_id,
+            progress_message_id=progress_message_id,
+            now=now,
+        )
+    except NotChangeableError:
+        return STALE
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A broadcast and where its deliveries stand (live while sending, the kept figures after)."""
+
+    broadcast: Broadcast
+    figures: Progress
+
+
+async def standing(session: AsyncSession, broadcast: Broadcast) -> Standing:
+    """Where one broadcast's deliveries stand."""
+    if broadcast.finished:
+        return Standing(broadcast, broadcast.final_figures)
+    return Standing(broadcast, await progress(session, PURPOSE_SEND, broadcast.id))
+
+
+async def standing_of(session: AsyncSession, broadcast_id: int) -> Standing | None:
+    """Where one broadcast's deliveries stand; None if there is no such broadcast."""
+    broadcast = await get_broadcast(session, broadcast_id)
+    return None if broadcast is None else await standing(session, broadcast)
+
+
+async def recent_standings(session: AsyncSession, limit: int = 10) -> list[Standing]:
+    """The most recent broadcasts, newest first, with where their deliveries stand."""
+    return [await standing(session, broadcast) for broadcast in await history(session, limit)]
+
+
+@dataclass(frozen=True, slots=True)
+class MissedReport:
+    """Who did not receive a broadcast."""
+
+    broadcast: Broadcast
+    people: list[Missed]
+
+
+async def missed_report(session: AsyncSession, broadcast_id: int) -> MissedReport | None:
+    """The broadcast and who did not receive it; None if there is no such broadcast."""
+    broadcast = await get_broadcast(session, broadcast_id)
+    return None if broadcast is None else MissedReport(broadcast, await missed(session, broadcast_id))
 
 
 # ---- privacy ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Challenges and teams: who picked which challenge, the waiting lists, and the runtime state.
+"""Challenges and teams: who picked which challenge, the waiting lists, and the rules of picking.
 
 The challenges themselves (titles, pitches, facilitators, configured capacity) live in the event
 file; the database holds what changes while the event runs:
@@ -13,22 +13,26 @@ file; the database holds what changes while the event runs:
   per person, and `ON DELETE CASCADE` from participants means erased people leave no trace.
 - `WaitlistEntry`: people waiting for a place, in arrival order (the autoincrement id).
 - `TeamPickingState`: the organisers' "open"/"closed" override of the picking window.
-- `ChallengeNotice`: things to tell someone who did not act themselves (promoted from the waiting
-  list, moved by an organiser, challenge removed). They are written in the same transaction as the
-  change, and turned into outbox messages by `handlers.challenges` (which owns the texts); this
-  keeps the domain free of catalogs and lets `/forget` (which is not ours) free a place safely.
+
+Every rule is enforced here: the picking window and the organisers' override, whether the event
+allows changing team, capacity, the waiting list's order. Someone who did not act themselves
+(promoted from the waiting list, moved by an organiser, their challenge removed) is told through
+`models.outbox`, in the transaction of the change: the functions that may cause it take the event
+(titles in the person's language) and the catalog (`outbox.Texts`).
 
 Locking: operations that may promote waiting people touch several challenges, so they lock every
 state row in id order first (no deadlock on PostgreSQL); a plain join locks only its challenge.
-Domain functions take a session and plain values, never Telegram objects, and never commit.
+Domain functions take a session and plain values, never Telegram objects, and never commit; they
+return what the caller needs to show the result (`TeamChange`), so it has nothing to read again.
 """
 
 from __future__ import annotations
 
 import enum
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import (
@@ -45,13 +49,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
+from models import outbox
 from models.base import Base, BigIntPK, utcnow
 from models.participant import Participant, ParticipantStatus
-from models.privacy import DataItem, Phrase, register_data_provider, register_erasure_hook
+from models.privacy import (
+    DataItem,
+    ErasureContext,
+    Phrase,
+    register_data_provider,
+    register_erasure_hook,
+)
 from schedule.config import EventConfig
 
 CHALLENGE_ID_LEN = 20
 TITLE_MAX = 200
+NOTICE_PURPOSE = "challenges"
+"""The outbox purpose of the messages to people whose team changed without them acting."""
+TEAM_BUTTON = "ch:team"
+LIST_BUTTON = "ch:list"
+"""Callback data of the buttons under those messages (the team page, the list of challenges)."""
 
 
 class ChallengeState(Base):
@@ -142,7 +158,7 @@ class TeamPickingState(Base):
 
 
 class NoticeKind(enum.StrEnum):
-    """What happened to someone who did not act themselves."""
+    """What happened to someone who did not act themselves (the catalog key `challenges.notice_<kind>`)."""
 
     PROMOTED = "promoted"  # a place freed up: moved from the waiting list into the team
     MOVED = "moved"  # an organiser moved them to another challenge
@@ -150,30 +166,11 @@ class NoticeKind(enum.StrEnum):
     REMOVED_WAITLIST = "removed_waitlist"  # the challenge they waited for was removed
 
 
-class ChallengeNotice(Base):
-    """A message owed to a participant, until `handlers.challenges` puts it in the outbox."""
-
-    __tablename__ = "challenge_notices"
-    # Ids are never reused (SQLite would reuse the highest after a delete): they are the outbox
-    # dedupe key, so a reused id would silently swallow a later notice.
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), index=True, nullable=False
-    )
-    kind: Mapped[str] = mapped_column(String(20), nullable=False)
-    challenge_id: Mapped[str] = mapped_column(String(CHALLENGE_ID_LEN), nullable=False)
-    # The team they were in before (promoted or moved out of it), if any.
-    previous_challenge_id: Mapped[str | None] = mapped_column(String(CHALLENGE_ID_LEN))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
-
-
 # ---- results -------------------------------------------------------------------------------------
 
 
-class JoinOutcome(enum.StrEnum):
-    """What pressing "Join" (or confirming a switch) did."""
+class TeamOutcome(enum.StrEnum):
+    """What a participant's tap did (join, confirmed switch, leave, stop waiting)."""
 
     JOINED = "joined"
     SWITCHED = "switched"  # left `previous` and joined
@@ -181,27 +178,18 @@ class JoinOutcome(enum.StrEnum):
     ALREADY_MEMBER = "already_member"
     ALREADY_WAITING = "already_waiting"
     NEEDS_SWITCH = "needs_switch"  # in another team (`previous`): ask "leave X and join Y?"
-    STALE = "stale"  # the confirmation no longer matches the person's team
+    LEFT = "left"
+    LEFT_WAITLIST = "left_waitlist"
+    STALE = "stale"  # the button no longer matches the person's team (an old confirmation)
     UNKNOWN = "unknown"  # no such challenge (forged button or removed from the file)
+    PICKING_NOT_YET = "picking_not_yet"  # refused: the window opens later
+    PICKING_OVER = "picking_over"  # refused: the window is over
+    PICKING_CLOSED = "picking_closed"  # refused: the organisers closed picking
+    CHANGES_NOT_ALLOWED = "changes_not_allowed"  # refused: the event lets nobody change team
 
 
-@dataclass(frozen=True)
-class JoinResult:
-    """Outcome of a join or switch, with what the person needs to be told."""
-
-    outcome: JoinOutcome
-    challenge_id: str
-    previous: str | None = None
-    position: int | None = None
-
-
-class MoveOutcome(enum.StrEnum):
-    """What an organiser's move did."""
-
-    MOVED = "moved"
-    ALREADY_THERE = "already_there"
-    FULL = "full"
-    UNKNOWN = "unknown"
+JoinOutcome = TeamOutcome
+"""The name other features' tests use when they seed a team with `join`."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +268,92 @@ class BalanceFlag(enum.StrEnum):
 RESIDENT_ROLE = "resident"
 STUDENT_ROLE = "student"
 SINGLE_ROLE_MIN_SIZE = 4
+
+
+class MoveOutcome(enum.StrEnum):
+    """What an organiser's move did."""
+
+    MOVED = "moved"
+    ALREADY_THERE = "already_there"
+    FULL = "full"
+    UNKNOWN = "unknown"
+    NOBODY = "nobody"  # nobody matches the search
+    AMBIGUOUS = "ambiguous"  # several people match: `candidates`
+
+
+@dataclass(frozen=True)
+class ChallengeCard:
+    """What a challenge's card shows one person: how full it is, their status, whether picking is open."""
+
+    counts: ChallengeCounts
+    person: PersonStatus
+    picking: PickingStatus
+
+
+@dataclass(frozen=True)
+class TeamChange:
+    """The result of a participant's tap, with everything needed to answer it.
+
+    `card` is the challenge's card after the change (None for an unknown challenge, or when the
+    caller gave no event); `picking` why a refusal was made; `notified` how many messages to other
+    people were queued (the caller wakes the sender after the commit).
+    """
+
+    outcome: TeamOutcome
+    challenge_id: str
+    previous: str | None = None
+    position: int | None = None
+    card: ChallengeCard | None = None
+    picking: PickingStatus | None = None
+    notified: int = 0
+
+
+@dataclass(frozen=True)
+class TeamPage:
+    """A team as its members see it."""
+
+    challenge_id: str
+    counts: ChallengeCounts
+    members: list[TeamMember]
+
+
+@dataclass(frozen=True)
+class TeamsOverview:
+    """Every team at a glance, for organisers."""
+
+    counts: dict[str, ChallengeCounts]
+    roles: dict[str, Counter[str | None]]
+    teamless: int
+    picking: PickingStatus
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Someone an organiser's search found."""
+
+    participant_id: int
+    telegram_id: int
+    display_name: str
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    """An organiser's move: what happened, to whom, and how full the target is now."""
+
+    outcome: MoveOutcome
+    previous: str | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    counts: ChallengeCounts | None = None
+    notified: int = 0
+
+
+@dataclass(frozen=True)
+class CapacityChange:
+    """A capacity changed: how many waiting people got a place, and how full the challenge is now."""
+
+    promoted: int
+    counts: ChallengeCounts
+    notified: int = 0
 
 
 # ---- pure rules ----------------------------------------------------------------------------------
@@ -513,6 +587,92 @@ async def current_picking_status(
     return picking_status(window, await picking_override(session), now)
 
 
+async def card_of(
+    session: AsyncSession, participant_id: int, challenge_id: str, event: EventConfig, now: datetime
+) -> ChallengeCard | None:
+    """A challenge's card for one person (None for a challenge never configured)."""
+    counts = await counts_of(session, challenge_id)
+    if counts is None:
+        return None
+    person = await status_of(session, participant_id)
+    picking = await current_picking_status(session, event.team_picking_window, now)
+    return ChallengeCard(counts, person, picking)
+
+
+async def team_of(session: AsyncSession, participant_id: int) -> TeamPage | None:
+    """The person's team page, None when they have no team."""
+    challenge_id = await _membership(session, participant_id)
+    if challenge_id is None:
+        return None
+    counts = await counts_of(session, challenge_id)
+    assert counts is not None  # a member's challenge has a state row (foreign key)
+    return TeamPage(challenge_id, counts, await members_of(session, challenge_id))
+
+
+async def overview(session: AsyncSession, window: tuple[datetime, datetime], now: datetime) -> TeamsOverview:
+    """`/equipes`: fill levels, roles per team, people without a team, whether picking is open."""
+    return TeamsOverview(
+        await all_counts(session),
+        await role_breakdown(session),
+        await teamless_count(session),
+        await current_picking_status(session, window, now),
+    )
+
+
+# ---- telling people what changed without them ---------------------------------------------------
+
+
+class _Notices:
+    """The messages a change owes to people who did not act themselves, queued in its transaction.
+
+    Worded with the event in force (titles in each person's language) and the catalog. A change
+    made without them (tests and tools that seed teams) must not need to tell anyone: it fails
+    rather than lose a message.
+    """
+
+    def __init__(self, session: AsyncSession, event: EventConfig | None, texts: outbox.Texts | None) -> None:
+        self._session = session
+        self._event = event
+        self._texts = texts
+        self.queued = 0
+
+    async def tell(
+        self, participant_id: int, kind: NoticeKind, challenge_id: str, previous: str | None = None
+    ) -> None:
+        """Queue the message for `kind` to the participant (a button to their team or to the list)."""
+        event, texts = self._event, self._texts
+        if event is None or texts is None:
+            raise ValueError("this change must tell someone: pass the event and the catalog")
+        session = self._session
+        telegram_id, lang = (
+            await session.execute(
+                select(Participant.telegram_id, Participant.language).where(Participant.id == participant_id)
+            )
+        ).one()
+        stored = await stored_titles(session, [cid for cid in (challenge_id, previous) if cid])
+        title = event.challenge_title(lang, challenge_id, stored.get(challenge_id))
+        if kind in (NoticeKind.PROMOTED, NoticeKind.MOVED):
+            key = f"challenges.notice_{kind.value}" + ("_from" if previous else "")
+            before = event.challenge_title(lang, previous, stored.get(previous)) if previous else ""
+            message = texts.text(lang, key, title=title, previous=before)
+            button = (texts.label(lang, "challenges.button_my_team"), TEAM_BUTTON)
+        else:
+            message = texts.text(lang, f"challenges.notice_{kind.value}", title=title)
+            button = (texts.label(lang, "challenges.button_see_challenges"), LIST_BUTTON)
+        await outbox.enqueue(
+            session,
+            chat_id=telegram_id,
+            method=outbox.OutboxMethod.SEND_MESSAGE.value,
+            payload=outbox.text_message(message, [[button]]),
+            # Nothing about the change is unique and stable (ids of deleted rows come back on
+            # SQLite, clocks may stand still in rehearsals): each notice gets its own key.
+            dedupe_key=f"ch:notice:{kind.value}:{participant_id}:{uuid.uuid4().hex}",
+            purpose=NOTICE_PURPOSE,
+            priority=1,  # someone just got (or lost) a place: before broadcasts
+        )
+        self.queued += 1
+
+
 # ---- changing: internals -------------------------------------------------------------------------
 
 
@@ -600,30 +760,14 @@ async def _enqueue(session: AsyncSession, participant_id: int, challenge_id: str
     return await _position(session, entry.id, challenge_id)
 
 
-def _notice(
-    session: AsyncSession,
-    participant_id: int,
-    kind: NoticeKind,
-    challenge_id: str,
-    previous: str | None,
-    now: datetime,
-) -> None:
-    session.add(
-        ChallengeNotice(
-            participant_id=participant_id,
-            kind=kind.value,
-            challenge_id=challenge_id,
-            previous_challenge_id=previous,
-            created_at=now,
-        )
-    )
-
-
-async def _promote(session: AsyncSession, challenge_ids: Iterable[str], now: datetime) -> int:
+async def _promote(
+    session: AsyncSession, challenge_ids: Iterable[str], now: datetime, notices: _Notices
+) -> int:
     """Fill freed places from the waiting lists, first come first served; returns how many moved.
 
     A promoted person who was in another team leaves it, which frees a place there in turn; the
     chain ends because every step removes one waiting-list entry. Callers hold every state lock.
+    Each promoted person is told.
     """
     pending = list(dict.fromkeys(challenge_ids))
     promoted = 0
@@ -648,7 +792,7 @@ async def _promote(session: AsyncSession, challenge_ids: Iterable[str], now: dat
             )
             previous = await _remove_member(session, participant_id)
             await _add_member(session, participant_id, challenge_id, JoinedVia.WAITLIST, now)
-            _notice(session, participant_id, NoticeKind.PROMOTED, challenge_id, previous, now)
+            await notices.tell(participant_id, NoticeKind.PROMOTED, challenge_id, previous)
             promoted += 1
             if previous is not None and previous not in pending:
                 pending.append(previous)
@@ -662,22 +806,84 @@ async def _known(session: AsyncSession, challenge_id: str) -> bool:
     return removed is False
 
 
+_REFUSALS = {
+    PickingReason.NOT_YET: TeamOutcome.PICKING_NOT_YET,
+    PickingReason.OVER: TeamOutcome.PICKING_OVER,
+    PickingReason.FORCED_CLOSED: TeamOutcome.PICKING_CLOSED,
+}
+
+
+async def _closed(
+    session: AsyncSession, event: EventConfig, now: datetime, *, changing: bool
+) -> tuple[PickingStatus, TeamOutcome | None]:
+    """The picking status, and the refusal when the person may not act now.
+
+    `changing`: leaving or switching team, which the event may forbid even while picking is open.
+    """
+    picking = await current_picking_status(session, event.team_picking_window, now)
+    if not picking.is_open:
+        return picking, _REFUSALS[picking.reason]
+    if changing and not event.team_picking.allow_changes:
+        return picking, TeamOutcome.CHANGES_NOT_ALLOWED
+    return picking, None
+
+
+async def _result(
+    session: AsyncSession,
+    outcome: TeamOutcome,
+    participant_id: int,
+    challenge_id: str,
+    picking: PickingStatus | None,
+    *,
+    previous: str | None = None,
+    position: int | None = None,
+    notified: int = 0,
+) -> TeamChange:
+    """A `TeamChange` with the challenge's card as it is now, in the same unit of work."""
+    card = None
+    if picking is not None:
+        counts = await counts_of(session, challenge_id)
+        if counts is not None:
+            card = ChallengeCard(counts, await status_of(session, participant_id), picking)
+    return TeamChange(outcome, challenge_id, previous, position, card, picking, notified)
+
+
 # ---- changing: what people do --------------------------------------------------------------------
 
 
-async def join(session: AsyncSession, participant_id: int, challenge_id: str, now: datetime) -> JoinResult:
+async def join(
+    session: AsyncSession,
+    participant_id: int,
+    challenge_id: str,
+    now: datetime,
+    *,
+    event: EventConfig | None = None,
+) -> TeamChange:
     """Press "Join this challenge": a place if one is left, else the waiting list.
 
-    Someone already in another team gets `NEEDS_SWITCH` (the caller asks for confirmation, then
-    calls `switch`). Joining directly drops any other waiting-list entry of the person.
+    With the event (every tap): refused while picking is closed (the window, or the organisers'
+    override), and the result carries the card to show. Without it (seeding teams in tests and
+    tools): only capacity and the waiting list apply. Someone already in another team gets
+    `NEEDS_SWITCH` (the caller asks for confirmation, then calls `switch`), or
+    `CHANGES_NOT_ALLOWED` when the event forbids changes. Joining directly drops any other
+    waiting-list entry of the person.
     """
     if not await _known(session, challenge_id):
-        return JoinResult(JoinOutcome.UNKNOWN, challenge_id)
+        return TeamChange(TeamOutcome.UNKNOWN, challenge_id)
+    picking = None
+    if event is not None:
+        picking, refused = await _closed(session, event, now, changing=False)
+        if refused is not None:
+            return await _result(session, refused, participant_id, challenge_id, picking)
     current = await _membership(session, participant_id)
     if current == challenge_id:
-        return JoinResult(JoinOutcome.ALREADY_MEMBER, challenge_id)
+        return await _result(session, TeamOutcome.ALREADY_MEMBER, participant_id, challenge_id, picking)
     if current is not None:
-        return JoinResult(JoinOutcome.NEEDS_SWITCH, challenge_id, previous=current)
+        if event is not None and not event.team_picking.allow_changes:
+            return TeamChange(
+                TeamOutcome.CHANGES_NOT_ALLOWED, challenge_id, previous=current, picking=picking
+            )
+        return TeamChange(TeamOutcome.NEEDS_SWITCH, challenge_id, previous=current, picking=picking)
     await _lock(session, [challenge_id])
     waiting = await session.execute(
         select(WaitlistEntry.id, WaitlistEntry.challenge_id).where(
@@ -686,32 +892,47 @@ async def join(session: AsyncSession, participant_id: int, challenge_id: str, no
     )
     entry = waiting.one_or_none()
     if entry is not None and entry[1] == challenge_id:
-        return JoinResult(
-            JoinOutcome.ALREADY_WAITING, challenge_id, position=await _position(session, *entry)
+        position = await _position(session, *entry)
+        return await _result(
+            session, TeamOutcome.ALREADY_WAITING, participant_id, challenge_id, picking, position=position
         )
     if await _take_place(session, challenge_id):
         await _remove_from_waitlist(session, participant_id)
         await _add_member(session, participant_id, challenge_id, JoinedVia.SELF, now)
-        return JoinResult(JoinOutcome.JOINED, challenge_id)
+        return await _result(session, TeamOutcome.JOINED, participant_id, challenge_id, picking)
     position = await _enqueue(session, participant_id, challenge_id, now)
-    return JoinResult(JoinOutcome.WAITLISTED, challenge_id, position=position)
+    return await _result(
+        session, TeamOutcome.WAITLISTED, participant_id, challenge_id, picking, position=position
+    )
 
 
 async def switch(
-    session: AsyncSession, participant_id: int, from_id: str, to_id: str, now: datetime
-) -> JoinResult:
+    session: AsyncSession,
+    participant_id: int,
+    from_id: str,
+    to_id: str,
+    now: datetime,
+    *,
+    event: EventConfig,
+    texts: outbox.Texts,
+) -> TeamChange:
     """Confirmed "Leave X and join Y": move if Y has a place, else wait for Y while staying in X.
 
-    `STALE` when the person is no longer in X (an old confirmation button).
+    Refused while picking is closed or when the event forbids changes; `STALE` when the person is
+    no longer in X (an old confirmation button). The first person waiting for X takes the freed
+    place and is told. The card is Y's.
     """
     if not await _known(session, to_id):
-        return JoinResult(JoinOutcome.UNKNOWN, to_id)
+        return TeamChange(TeamOutcome.UNKNOWN, to_id)
+    picking, refused = await _closed(session, event, now, changing=True)
+    if refused is not None:
+        return await _result(session, refused, participant_id, to_id, picking)
     await _lock(session)
     current = await _membership(session, participant_id)
     if current == to_id:
-        return JoinResult(JoinOutcome.ALREADY_MEMBER, to_id)
+        return await _result(session, TeamOutcome.ALREADY_MEMBER, participant_id, to_id, picking)
     if current != from_id:
-        return JoinResult(JoinOutcome.STALE, to_id, previous=current)
+        return await _result(session, TeamOutcome.STALE, participant_id, to_id, picking, previous=current)
     if not await _take_place(session, to_id):
         entry = (
             await session.execute(
@@ -721,69 +942,142 @@ async def switch(
             )
         ).scalar_one_or_none()
         if entry is not None:
-            position = await _position(session, entry, to_id)
-            return JoinResult(JoinOutcome.ALREADY_WAITING, to_id, previous=from_id, position=position)
-        position = await _enqueue(session, participant_id, to_id, now)
-        return JoinResult(JoinOutcome.WAITLISTED, to_id, previous=from_id, position=position)
+            outcome, position = TeamOutcome.ALREADY_WAITING, await _position(session, entry, to_id)
+        else:
+            outcome, position = TeamOutcome.WAITLISTED, await _enqueue(session, participant_id, to_id, now)
+        return await _result(
+            session, outcome, participant_id, to_id, picking, previous=from_id, position=position
+        )
     await _remove_from_waitlist(session, participant_id)
     await _remove_member(session, participant_id)
     await _add_member(session, participant_id, to_id, JoinedVia.SELF, now)
-    await _promote(session, [from_id], now)
-    return JoinResult(JoinOutcome.SWITCHED, to_id, previous=from_id)
+    notices = _Notices(session, event, texts)
+    await _promote(session, [from_id], now, notices)
+    return await _result(
+        session,
+        TeamOutcome.SWITCHED,
+        participant_id,
+        to_id,
+        picking,
+        previous=from_id,
+        notified=notices.queued,
+    )
 
 
-async def leave(session: AsyncSession, participant_id: int, challenge_id: str, now: datetime) -> bool:
-    """Leave a team (its first waiting person takes the place); False if not in that team."""
+async def leave(
+    session: AsyncSession,
+    participant_id: int,
+    challenge_id: str,
+    now: datetime,
+    *,
+    event: EventConfig,
+    texts: outbox.Texts,
+) -> TeamChange:
+    """Leave a team: its first waiting person takes the place and is told.
+
+    Refused while picking is closed or when the event forbids changes; `STALE` if the person is not
+    in that team.
+    """
+    picking, refused = await _closed(session, event, now, changing=True)
+    if refused is not None:
+        return await _result(session, refused, participant_id, challenge_id, picking)
     await _lock(session)
     if await _membership(session, participant_id) != challenge_id:
-        return False
+        return await _result(session, TeamOutcome.STALE, participant_id, challenge_id, picking)
     await _remove_member(session, participant_id)
-    await _promote(session, [challenge_id], now)
-    return True
+    notices = _Notices(session, event, texts)
+    await _promote(session, [challenge_id], now, notices)
+    return await _result(
+        session, TeamOutcome.LEFT, participant_id, challenge_id, picking, notified=notices.queued
+    )
 
 
-async def leave_waitlist(session: AsyncSession, participant_id: int, challenge_id: str) -> bool:
-    """Stop waiting for a challenge; False if the person was not waiting for it."""
+async def leave_waitlist(
+    session: AsyncSession, participant_id: int, challenge_id: str, now: datetime, *, event: EventConfig
+) -> TeamChange:
+    """Stop waiting for a challenge (allowed at any time); `STALE` if the person was not waiting for it."""
     left = await session.scalar(
         delete(WaitlistEntry)
         .where(WaitlistEntry.participant_id == participant_id, WaitlistEntry.challenge_id == challenge_id)
         .returning(WaitlistEntry.id)
         .execution_options(synchronize_session=False)
     )
-    return left is not None
+    outcome = TeamOutcome.LEFT_WAITLIST if left is not None else TeamOutcome.STALE
+    picking = await current_picking_status(session, event.team_picking_window, now)
+    return await _result(session, outcome, participant_id, challenge_id, picking)
 
 
 # ---- changing: what organisers do ----------------------------------------------------------------
 
 
 async def move(
-    session: AsyncSession, participant_id: int, to_id: str, now: datetime
-) -> tuple[MoveOutcome, str | None]:
-    """An organiser moves someone to `to_id` (within its capacity); returns the outcome and old team.
+    session: AsyncSession,
+    participant_id: int,
+    to_id: str,
+    now: datetime,
+    *,
+    event: EventConfig,
+    texts: outbox.Texts,
+) -> MoveResult:
+    """An organiser moves someone to `to_id`, within its capacity, at any time (picking closed too).
 
-    The person is told through a notice; their old team's first waiting person takes the place.
+    The person is told; their old team's first waiting person takes the place and is told.
     """
     if not await _known(session, to_id):
-        return MoveOutcome.UNKNOWN, None
+        return MoveResult(MoveOutcome.UNKNOWN)
     await _lock(session)
     current = await _membership(session, participant_id)
+    notices = _Notices(session, event, texts)
     if current == to_id:
-        return MoveOutcome.ALREADY_THERE, current
-    if not await _take_place(session, to_id):
-        return MoveOutcome.FULL, current
-    await _remove_from_waitlist(session, participant_id)
-    await _remove_member(session, participant_id)
-    await _add_member(session, participant_id, to_id, JoinedVia.ORGANISER, now)
-    _notice(session, participant_id, NoticeKind.MOVED, to_id, current, now)
-    if current is not None:
-        await _promote(session, [current], now)
-    return MoveOutcome.MOVED, current
+        outcome = MoveOutcome.ALREADY_THERE
+    elif not await _take_place(session, to_id):
+        outcome = MoveOutcome.FULL
+    else:
+        outcome = MoveOutcome.MOVED
+        await _remove_from_waitlist(session, participant_id)
+        await _remove_member(session, participant_id)
+        await _add_member(session, participant_id, to_id, JoinedVia.ORGANISER, now)
+        await notices.tell(participant_id, NoticeKind.MOVED, to_id, current)
+        if current is not None:
+            await _promote(session, [current], now, notices)
+    counts = await counts_of(session, to_id)
+    return MoveResult(outcome, current, counts=counts, notified=notices.queued)
 
 
-async def set_capacity(session: AsyncSession, challenge_id: str, capacity: int, now: datetime) -> int | None:
-    """Change a challenge's capacity at runtime; returns how many waiting people got a place.
+async def move_found(
+    session: AsyncSession,
+    query: str,
+    to_id: str,
+    now: datetime,
+    *,
+    event: EventConfig,
+    texts: outbox.Texts,
+) -> MoveResult:
+    """`/deplacer`: find the person (Telegram id or name) and move them if exactly one matches."""
+    found = [
+        Candidate(p.id, p.telegram_id, p.display_name or "") for p in await find_participants(session, query)
+    ]
+    if not found:
+        return MoveResult(MoveOutcome.NOBODY)
+    if len(found) > 1:
+        return MoveResult(MoveOutcome.AMBIGUOUS, candidates=found)
+    moved = await move(session, found[0].participant_id, to_id, now, event=event, texts=texts)
+    return MoveResult(moved.outcome, moved.previous, found, moved.counts, moved.notified)
 
-    Lowering it below the team's size removes nobody: new joins wait. None for an unknown challenge.
+
+async def set_capacity(
+    session: AsyncSession,
+    challenge_id: str,
+    capacity: int,
+    now: datetime,
+    *,
+    event: EventConfig | None = None,
+    texts: outbox.Texts | None = None,
+) -> CapacityChange | None:
+    """Change a challenge's capacity at runtime; waiting people who get a place are told.
+
+    Lowering it below the team's size removes nobody: new joins wait. None for an unknown
+    challenge. Without the event and the catalog, raising it may not promote anyone (it raises).
     """
     if capacity < 1:
         raise ValueError("capacity must be at least 1")
@@ -796,7 +1090,11 @@ async def set_capacity(session: AsyncSession, challenge_id: str, capacity: int, 
         .values(capacity_override=capacity, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return await _promote(session, [challenge_id], now)
+    notices = _Notices(session, event, texts)
+    promoted = await _promote(session, [challenge_id], now, notices)
+    counts = await counts_of(session, challenge_id)
+    assert counts is not None  # known above, and state rows are never deleted
+    return CapacityChange(promoted, counts, notices.queued)
 
 
 async def set_picking_override(
@@ -822,17 +1120,39 @@ class ConfiguredChallenge:
     title: str
 
 
-async def sync_challenges(
-    session: AsyncSession, configured: Iterable[ConfiguredChallenge], now: datetime
+def configured_challenges(event: EventConfig) -> list[ConfiguredChallenge]:
+    """What the database keeps of the event file's challenges (titles in the default language)."""
+    return [
+        ConfiguredChallenge(c.id, c.capacity, c.title.get(event.default_language, event.default_language))
+        for c in event.challenges
+    ]
+
+
+async def sync_with_event(
+    session: AsyncSession, event: EventConfig, texts: outbox.Texts, now: datetime
 ) -> int:
-    """Align the database with the event file's challenges; returns how many people must be told.
+    """Align the database with the event in force (at start, after a reload); returns how many were told."""
+    return await sync_challenges(session, configured_challenges(event), now, event=event, texts=texts)
+
+
+async def sync_challenges(
+    session: AsyncSession,
+    configured: Iterable[ConfiguredChallenge],
+    now: datetime,
+    *,
+    event: EventConfig | None = None,
+    texts: outbox.Texts | None = None,
+) -> int:
+    """Align the database with the event file's challenges; returns how many people were told.
 
     New challenges get a state row; changed capacities are taken (an organiser's override stays);
     challenges no longer in the file are marked removed and their team and waiting list are emptied,
-    each person getting a notice to pick again. Counters are recounted from the member rows (a
+    each person being told to pick again. Counters are recounted from the member rows (a
     participant deleted without `/forget`, e.g. by a retention purge, leaves through the cascade),
-    and freed places are offered to waiting people.
+    and freed places are offered to waiting people, who are told. Without the event and the
+    catalog (seeding a fresh database), a sync that must tell someone raises.
     """
+    notices = _Notices(session, event, texts)
     wanted = {c.challenge_id: c for c in configured}
     await _lock(session)
     states = {
@@ -857,7 +1177,6 @@ async def sync_challenges(
             state.removed = False
             state.title = title
             state.updated_at = now
-    told = 0
     for challenge_id, state in states.items():
         if challenge_id in wanted or state.removed:
             continue
@@ -880,10 +1199,9 @@ async def sync_challenges(
             )
         )
         for participant_id in members:
-            _notice(session, participant_id, NoticeKind.REMOVED, challenge_id, None, now)
+            await notices.tell(participant_id, NoticeKind.REMOVED, challenge_id)
         for participant_id in waiting:
-            _notice(session, participant_id, NoticeKind.REMOVED_WAITLIST, challenge_id, None, now)
-        told += len(members) + len(waiting)
+            await notices.tell(participant_id, NoticeKind.REMOVED_WAITLIST, challenge_id)
     await session.flush()
     actual_rows = await session.execute(
         select(ChallengeMember.challenge_id, func.count()).group_by(ChallengeMember.challenge_id)
@@ -899,75 +1217,11 @@ async def sync_challenges(
             .values(members=int(actual.get(challenge_id, 0)))
             .execution_options(synchronize_session=False)
         )
-    told += await _promote(session, sorted(wanted), now)
-    return told
-
-
-# ---- notices -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PendingNotice:
-    """A notice with what is needed to write it: who, in which language, about what."""
-
-    id: int
-    kind: NoticeKind
-    challenge_id: str
-    previous_challenge_id: str | None
-    telegram_id: int
-    language: str
-
-
-async def take_notices(session: AsyncSession, limit: int = 200) -> list[PendingNotice]:
-    """Remove and return pending notices, oldest first (the caller queues them in the same unit of work).
-
-    On PostgreSQL, rows another worker is taking are skipped rather than waited for.
-    """
-    statement = (
-        select(
-            ChallengeNotice.id,
-            ChallengeNotice.kind,
-            ChallengeNotice.challenge_id,
-            ChallengeNotice.previous_challenge_id,
-            Participant.telegram_id,
-            Participant.language,
-        )
-        .join(Participant, Participant.id == ChallengeNotice.participant_id)
-        .order_by(ChallengeNotice.id)
-        .limit(limit)
-        .with_for_update(of=ChallengeNotice, skip_locked=True)
-    )
-    rows = [
-        PendingNotice(id_, NoticeKind(kind), cid, prev, tg, lang)
-        for id_, kind, cid, prev, tg, lang in await session.execute(statement)
-    ]
-    if rows:
-        await session.execute(
-            delete(ChallengeNotice)
-            .where(ChallengeNotice.id.in_([row.id for row in rows]))
-            .execution_options(synchronize_session=False)
-        )
-    return rows
-
-
-async def has_notices(session: AsyncSession) -> bool:
-    """Whether any notice waits to be queued (a cheap check for the periodic job)."""
-    return await session.scalar(select(ChallengeNotice.id).limit(1)) is not None
+    await _promote(session, sorted(wanted), now, notices)
+    return notices.queued
 
 
 # ---- privacy -------------------------------------------------------------------------------------
-
-
-def challenge_title(event: EventConfig, lang: str, challenge_id: str, stored_title: str | None = None) -> str:
-    """A challenge's title in `lang` from the event file.
-
-    For a challenge removed from the file: the title last seen there (`ChallengeState.title`),
-    else its id.
-    """
-    challenge = event.challenge(challenge_id)
-    if challenge is not None:
-        return challenge.title.get(lang, event.default_language)
-    return stored_title or challenge_id
 
 
 @register_data_provider
@@ -990,7 +1244,7 @@ async def personal_data(
     ).one_or_none()
     items = [
         DataItem(
-            "challenges.label.challenge", challenge_title(event, lang, team[0], team[3]) if team else None
+            "challenges.label.challenge", event.challenge_title(lang, team[0], team[3]) if team else None
         )
     ]
     if team is not None:
@@ -1012,7 +1266,7 @@ async def personal_data(
                 Phrase(
                     "challenges.mydata_waitlist",
                     {
-                        "title": challenge_title(event, lang, challenge_id, stored_title),
+                        "title": event.challenge_title(lang, challenge_id, stored_title),
                         "position": await _position(session, entry_id, challenge_id),
                     },
                 ),
@@ -1022,14 +1276,19 @@ async def personal_data(
 
 
 @register_erasure_hook
-async def free_places_of(session: AsyncSession, participant: Participant) -> None:
-    """/forget: free the person's place (the first waiting person takes it) and their waiting spot.
+async def free_places_of(
+    session: AsyncSession, participant: Participant, erasure: ErasureContext | None
+) -> None:
+    """/forget: free the person's place (the first waiting person takes it, and is told) and their spot.
 
     Run before the participant row is deleted; the cascade would drop the rows but not the counter.
     """
-    now = utcnow()
+    if erasure is not None:
+        notices, now = _Notices(session, erasure.event, erasure.texts), erasure.now
+    else:
+        notices, now = _Notices(session, None, None), utcnow()
     await _lock(session)
     await _remove_from_waitlist(session, participant.id)
     left = await _remove_member(session, participant.id)
     if left is not None:
-        await _promote(session, [left], now)
+        await _promote(session, [left], now, notices)

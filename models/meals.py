@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
 from models.participant import Participant, ParticipantStatus
-from models.privacy import DataItem, Phrase, register_data_provider, register_erasure_hook
+from models.privacy import DataItem, ErasureContext, Phrase, register_data_provider, register_erasure_hook
 from schedule.config import EventConfig
 
 ALLERGY_MAX = 200
@@ -149,6 +149,23 @@ def ask_for_allergy(participant: Participant) -> None:
     participant.awaiting = AWAITING_ALLERGY
 
 
+async def wait_for_allergy(session: AsyncSession, participant_id: int) -> bool:
+    """Wait for the allergy to be typed ("Allergy…" was tapped); False if the participant is gone."""
+    participant = await session.get(Participant, participant_id)
+    if participant is None:
+        return False
+    ask_for_allergy(participant)
+    return True
+
+
+async def save_allergy(session: AsyncSession, participant_id: int, text: str | None) -> Needs | None:
+    """The allergy was typed: store it and stop waiting (None if the participant is gone)."""
+    participant = await session.get(Participant, participant_id)
+    if participant is None:
+        return None
+    return await set_allergy(session, participant, text)
+
+
 async def set_answer(session: AsyncSession, participant_id: int, meal_id: str, attending: bool) -> None:
     """Record "I'll be there" (True) or "not coming" (False) for one meal; a new answer replaces the old."""
     answer = await session.get(MealAnswer, (participant_id, meal_id))
@@ -248,7 +265,7 @@ async def _personal_data(
 
 
 @register_erasure_hook
-async def _erase(session: AsyncSession, participant: Participant) -> None:
+async def _erase(session: AsyncSession, participant: Participant, _erasure: ErasureContext | None) -> None:
     await session.execute(delete(MealAnswer).where(MealAnswer.participant_id == participant.id))
     await session.execute(delete(DietaryProfile).where(DietaryProfile.participant_id == participant.id))
 

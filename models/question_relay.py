@@ -78,7 +78,9 @@ def _role_label(event: EventConfig, lang: str, role_id: str | None) -> str:
     return event.role_label(lang, role_id) or role_id
 
 
-def who(event: EventConfig, texts: Texts, ticket: QuestionTicket, asker: Participant | None, lang: str) -> str:
+def who(
+    event: EventConfig, texts: Texts, ticket: QuestionTicket, asker: Participant | None, lang: str
+) -> str:
     """How staff see the asker: name and role, or only their challenge when anonymous."""
     if ticket.erased or asker is None:
         return texts.text(lang, "questions.who_erased")
@@ -132,7 +134,9 @@ def staff_header(event: EventConfig, texts: Texts, ticket: QuestionTicket, asker
 
 
 def _keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> dict[str, Any]:
-    return {"inline_keyboard": [[{"text": label, "callback_data": data} for label, data in row] for row in rows]}
+    return {
+        "inline_keyboard": [[{"text": label, "callback_data": data} for label, data in row] for row in rows]
+    }
 
 
 # Button data, matched by the handlers' patterns (`handlers.questions`): `q:claim:<ticket>`,
@@ -401,7 +405,9 @@ async def enqueue_answer(
     reply_to: int | None,
 ) -> None:
     """Deliver a facilitator's answer to the asker, with the facilitator's first name."""
-    head = texts.text(asker.language, "questions.answer_prefix", name=post.staff_name or "?", number=ticket.id)
+    head = texts.text(
+        asker.language, "questions.answer_prefix", name=post.staff_name or "?", number=ticket.id
+    )
     _, rows = carry(
         chat_id=asker.telegram_id,
         head=head,
@@ -559,7 +565,9 @@ async def on_followup_result(session: AsyncSession, row: OutgoingMessage) -> Non
         log.warning("questions: follow-up %d of ticket %d not relayed", post.id, post.ticket_id)
 
 
-async def on_answer_result(session: AsyncSession, row: OutgoingMessage, event: EventConfig, texts: Texts) -> None:
+async def on_answer_result(
+    session: AsyncSession, row: OutgoingMessage, event: EventConfig, texts: Texts
+) -> None:
     """An answer reached the asker (mapped), or did not: the facilitator is told, under their answer."""
     post = await _link_sent_post(session, row, q.LinkKind.DELIVERY)
     if post is None or not _failed(row):

@@ -54,6 +54,7 @@ from models.participant import Participant
 from models.privacy import (
     ERASED_ID,
     DataItem,
+    ErasureContext,
     Phrase,
     register_account_data_provider,
     register_account_erasure_hook,
@@ -774,7 +775,7 @@ async def forget_asker(session: AsyncSession, participant: Participant) -> list[
 
 
 @register_erasure_hook
-async def _erase(session: AsyncSession, participant: Participant) -> None:
+async def _erase(session: AsyncSession, participant: Participant, _erasure: ErasureContext | None) -> None:
     """/forget: erase the asker's side of their tickets and withdraw what is still queued for them."""
     ids = await forget_asker(session, participant)
     # Rows addressed to the person's own chat are removed by `models.outbox`'s erasure hook.

@@ -1,7 +1,7 @@
 """Pure planning of the programme's notifications: which batches, when, and what changed.
 
 No database and no Telegram here: the functions take the event configuration and instants, and return
-plain values. `models.programme` stores what they return; `handlers.programme` schedules and sends it.
+plain values. `models.programme` stores what they return; `schedule.programme` schedules and sends it.
 
 Vocabulary
 - A *batch* is one notification for a group of people: the reminder of one programme item, the

@@ -13,7 +13,8 @@ One `ProgrammeEngine` per application (`services.programme`), started and stoppe
   deliveries are centred on it (see `schedule.planner.spread_start`);
 - `/reload`, `hackbot reload` and SIGHUP re-read the event file, keep the old programme if the new
   one is invalid (and say why), re-plan, tell people once about moved items, and let the other
-  running parts follow the new file (`bot.lifecycle.run_reload`).
+  running parts follow the new file (`after_reload`: `bot.lifecycle.run_reload`, handed over by
+  `bot.lifecycle` so that this module does not import it back).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import datetime as dt
 import logging
 import signal
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import HackbotApplication, HackbotContext, Services
 from bot.delivery.limits import RateLimits
 from bot.i18n import Catalog
-from bot.lifecycle import run_reload
 from models import meals as meal_store
 from models import programme as store
 from schedule.config import AUDIENCE_ALL, EventConfig
@@ -62,6 +63,9 @@ EARLY_TOLERANCE = dt.timedelta(seconds=1)
 SUSTAINED_RATE_FACTOR = 0.9
 """Share of the throttle's rate a batch is assumed to leave at (see `ProgrammeEngine.rate`)."""
 
+AfterReload = Callable[[HackbotApplication], Awaitable[None]]
+"""What runs once a reload installed the new event: the other running parts follow it."""
+
 
 @dataclass
 class ReloadOutcome:
@@ -75,14 +79,21 @@ class ReloadOutcome:
 class ProgrammeEngine:
     """Plans batches from the event file, schedules one job per batch, fans batches out."""
 
-    def __init__(self, application: HackbotApplication, options: PlannerOptions | None = None) -> None:
+    def __init__(
+        self,
+        application: HackbotApplication,
+        options: PlannerOptions | None = None,
+        after_reload: AfterReload | None = None,
+    ) -> None:
         """Nothing runs until `start`.
 
         `options`: None (the bot's case) takes them from the event file, so a reload that changes
-        `reminders.grace_minutes` applies it to the batches still planned.
+        `reminders.grace_minutes` applies it to the batches still planned. `after_reload`: run
+        once a reload installed the new event (`bot.lifecycle.run_reload` in the bot).
         """
         self.application = application
         self.options = options
+        self.after_reload = after_reload
         self.lock = asyncio.Lock()
         self.rehearsal_shift = dt.timedelta(0)
         self.estimate = 0  # reachable participants: sizes the fan-out advance
@@ -315,10 +326,11 @@ class ProgrammeEngine:
             services.event = fresh
         # The other running parts follow the new file (the programme has no reload step of its
         # own in `bot.lifecycle`, so this does not come back here).
-        try:
-            await run_reload(self.application)
-        except Exception:
-            log.exception("programme: a running part failed to follow the reload")
+        if self.after_reload is not None:
+            try:
+                await self.after_reload(self.application)
+            except Exception:
+                log.exception("programme: a running part failed to follow the reload")
         await self.schedule_all()
         services.wake_sender()
         log.info(
@@ -402,10 +414,10 @@ async def _compose(
     ]
 
 
-async def start_programme(application: HackbotApplication) -> None:
+async def start_programme(application: HackbotApplication, after_reload: AfterReload | None = None) -> None:
     """Start the programme engine (the outbox sender is started by the application before)."""
     services = application.bot_data.services
-    engine = ProgrammeEngine(application)
+    engine = ProgrammeEngine(application, after_reload=after_reload)
     services.programme = engine
     await engine.start()
 

@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SERVER_KEY = "web.server"
-"""Where the attached `WebServer` lives in `Services.extras`."""
-
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 DEFAULT_WEBHOOK_PATH = "/telegram"
 # Same list as long polling (bot/cli.py): the update kinds the handlers use.
@@ -244,14 +241,13 @@ def attach(
         port=port,
         refresh_seconds=refresh_seconds,
     )
-    application.bot_data.services.extras[SERVER_KEY] = server
+    application.bot_data.services.web_server = server
     return server
 
 
 def attached(services: Services) -> WebServer | None:
     """The application's web server, if one was attached."""
-    server = services.extras.get(SERVER_KEY)
-    return server if isinstance(server, WebServer) else None
+    return services.web_server
 
 
 async def start_attached(application: HackbotApplication) -> None:

@@ -82,7 +82,8 @@ def day_view(services: Services, viewer: Viewer, day: dt.date) -> tuple[str, Inl
     rows.append(
         [
             InlineKeyboardButton(
-                catalog.label(lang, "programme.button_ics_all"), callback_data=callback_data(FEATURE, "ics", "all")
+                catalog.label(lang, "programme.button_ics_all"),
+                callback_data=callback_data(FEATURE, "ics", "all"),
             )
         ]
     )
@@ -116,11 +117,13 @@ def reminders_keyboard(catalog: Catalog, lang: str, enabled: bool) -> InlineKeyb
     """The one button that switches reminders the other way."""
     if enabled:
         button = InlineKeyboardButton(
-            catalog.label(lang, "programme.button_reminders_off"), callback_data=callback_data(FEATURE, "rem", "off")
+            catalog.label(lang, "programme.button_reminders_off"),
+            callback_data=callback_data(FEATURE, "rem", "off"),
         )
     else:
         button = InlineKeyboardButton(
-            catalog.label(lang, "programme.button_reminders_on"), callback_data=callback_data(FEATURE, "rem", "on")
+            catalog.label(lang, "programme.button_reminders_on"),
+            callback_data=callback_data(FEATURE, "rem", "on"),
         )
     return InlineKeyboardMarkup([[button]])
 

@@ -7,11 +7,17 @@ chat with /defis, as Telegram only lets a bot write to people who wrote to it fi
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from telegram import Update
+from telegram.ext import TypeHandler
 
+from bot.lifecycle import run_reload
 from models import challenges as ch
 from models.base import utcnow
 from models.db import Database
@@ -457,5 +463,69 @@ async def test_challenge_removed_by_a_reload_is_announced_within_seconds(
         app.bot_data.services.event = event.model_copy(
             update={"challenges": [c for c in event.challenges if c.id != CAP12]}
         )
+        await run_reload(app)  # what the reload (/reload, SIGHUP) does once the new file is in force
         await user.wait_for_message(lambda m: "a été retiré" in m.text, timeout=10)
         assert (await counts(db, CAP12)).removed
+
+
+class SessionCounter:
+    """Counts the database sessions each button press opens, in the task that handles its update.
+
+    The bot's `Database` is wrapped so every `transaction()` and `read()` is recorded with the task
+    that opened it; a handler in the first group records which task handles which press. Sessions
+    opened elsewhere (the update ledger's group commit, the sender) are not the press's.
+    """
+
+    def __init__(self, db: Database, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.opened: list[tuple[asyncio.Task[Any] | None, str]] = []
+        self.handled_by: dict[str, asyncio.Task[Any] | None] = {}
+        for kind, name in (("write", "transaction"), ("read", "read")):
+            monkeypatch.setattr(db, name, self._counting(kind, getattr(db, name)))
+        app.add_handler(TypeHandler(Update, self._note_task), group=-100)
+
+    def _counting(self, kind: str, open_session: Callable[[], Any]) -> Callable[[], Any]:
+        def counted() -> Any:
+            self.opened.append((asyncio.current_task(), kind))
+            return open_session()
+
+        return counted
+
+    async def _note_task(self, update: Update, _context: Any) -> None:
+        if update.callback_query is not None:
+            self.handled_by[update.callback_query.id] = asyncio.current_task()
+
+    async def sessions_of(self, press: SimCallbackQuery) -> Counter[str]:
+        """Writes and reads opened while the press was handled (waits until its handling is over)."""
+        task = self.handled_by[press.id]
+        assert task is not None
+        await asyncio.wait([task], timeout=10)
+        return Counter(kind for opener, kind in self.opened if opener is task)
+
+
+async def test_a_tap_opens_one_write_and_at_most_one_read(
+    sim: Simulator, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Join, leave (with someone waiting) and switch: one transaction each, the person read once."""
+    first = sim.add_user(first_name="Una", language_code="fr")
+    second = sim.add_user(first_name="Dos", language_code="fr")
+    await seed(db, [first, second])
+    event = with_challenge(open_event(), CAP12, capacity=1)
+    async with running_bot(sim, db, event) as app:
+        counter = SessionCounter(db, app, monkeypatch)
+        first_list, second_list = await open_list(first), await open_list(second)
+
+        joined = await first.press(callback_data=f"ch:join:{CAP12}", message=first_list)
+        assert "vous avez rejoint" in await answer_of(joined)
+        await first.wait_for_edit(first_list, lambda m: "Vous êtes dans cette équipe" in m.text)
+        waited = await second.press(callback_data=f"ch:join:{CAP12}", message=second_list)
+        assert "n°1" in await answer_of(waited)
+        left = await first.press(callback_data=f"ch:leaveok:{CAP12}", message=first_list)
+        assert "Vous avez quitté" in await answer_of(left)
+        await second.wait_for_message(lambda m: "Une place s'est libérée" in m.text, timeout=10)
+        switched = await second.press(callback_data=f"ch:sw:{CAP12}:{OTHER}", message=second_list)
+        assert "vous avez quitté" in await answer_of(switched)
+
+        for press in (joined, waited, left, switched):
+            sessions = await counter.sessions_of(press)
+            assert sessions["write"] == 1, (press.data, sessions)
+            assert sessions["read"] <= 1, (press.data, sessions)

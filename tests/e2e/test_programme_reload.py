@@ -13,11 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from handlers.programme import ProgrammeEngine, pid_file_path, request_reload
 from models.base import utcnow
 from models.db import Database
 from models.programme import BatchState, NotificationBatch
 from schedule.loader import load_event_config
+from schedule.programme import ProgrammeEngine
+from schedule.reload import pid_file_path, request_reload
 from simulator import Simulator
 from tests.e2e.test_programme_support import Inbox, bot_with, registered_people, title_of
 from tests.support.harness import settings_for
@@ -100,7 +101,7 @@ async def test_hackbot_reload_signals_the_running_bot(
     settings = settings_for(sim, db.url, event_config=path, database_schema=test_database.schema)
     inbox = Inbox().listen(sim)
     async with bot_with(sim, db, event, event_file=path, schema=test_database.schema) as app:
-        engine = app.bot_data.services.extras["programme"]
+        engine = app.bot_data.services.programme
         assert isinstance(engine, ProgrammeEngine)
         assert pid_file_path(settings).read_text().strip() == str(os.getpid())
 

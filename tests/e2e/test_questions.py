@@ -17,14 +17,13 @@ from sqlalchemy import func, select
 
 from bot.context import HackbotApplication
 from handlers.challenges import ensure_synced
-from handlers.questions import outbox_sender, runtime
-from handlers.staff import JOB_NAME
 from models import challenges, registration
 from models.base import utcnow
 from models.db import Database
 from models.participant import Participant
 from models.questions import QuestionLink, QuestionPost, QuestionTicket, TicketState
 from schedule.config import EventConfig
+from schedule.questions import JOB_NAME, runtime
 from simulator import Simulator
 from simulator.client import SimGroup, SimMessage, SimUser
 from tests.support.harness import bundled_event, running_bot
@@ -571,7 +570,7 @@ async def test_erased_or_blocked_askers_and_the_facilitator_is_told(sim: Simulat
         assert f"n°{a} · en attente · Question d'Amina" in mydata.text
         # The sender is paused so that a facilitator's reply arrives between /forget and the
         # deletion of the staff copy (afterwards there is nothing left to reply to).
-        sender = outbox_sender(app.bot_data.services)
+        sender = app.bot_data.services.sender
         assert sender is not None
         await sender.stop()
         await amina.send_text("/forget")

@@ -75,7 +75,8 @@ def _graph(*, top_level_only: bool) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for path in paths:
         module = _module_name(path)
-        imported = _imports(ast.parse(path.read_text(encoding="utf-8")), module, top_level_only=top_level_only)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = _imports(tree, module, top_level_only=top_level_only)
         # `from pkg import name` names a module only when `pkg.name` is one.
         graph[module] = {name for name in imported if name in names and name != module}
     return graph

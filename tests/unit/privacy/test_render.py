@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.display import pack_messages
+from bot.display import challenge_title, pack_messages
 from bot.i18n import Catalog
 from handlers.profile import render_value
 from models.broadcasts import ContentKind as BroadcastKind
-from models.challenges import JoinedVia, challenge_title
+from models.challenges import JoinedVia
 from models.privacy import Phrase
 from models.questions import ContentKind as QuestionKind
 from models.questions import TicketState

@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.settings import load_settings
-from handlers.programme import pid_file_path
+from schedule.reload import pid_file_path
 from tests.unit.programme.events import Item, event_data, write_event
 
 

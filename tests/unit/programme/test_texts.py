@@ -6,10 +6,11 @@ import datetime as dt
 
 import pytest
 
+from bot.display import date_label, when_label
 from bot.i18n import Catalog
-from handlers.meals import announcement_text, next_meal
-from handlers.programme import change_text, date_label, reminder_text, when_label
+from handlers.meals.views import next_meal
 from models.meals import Needs
+from schedule.programme_texts import announcement_text, change_text, reminder_text
 from tests.unit.programme.events import PARIS, Item, MealSpec, build_event
 
 BASE = dt.datetime(2030, 1, 10, 12, 0, tzinfo=PARIS)

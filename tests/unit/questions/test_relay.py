@@ -9,10 +9,12 @@ from telegram import Chat, Message, User
 
 from bot.context import Services
 from bot.i18n import Catalog, escape
-from handlers.questions import carry, content_of, plain, staff_header, staff_keyboard, who
+from handlers.questions.reading import content_of
+from handlers.questions.views import plain
 from models import questions as q
 from models.outbox import CAPTION_LIMIT, TEXT_LIMIT, telegram_length, validate_payload
 from models.participant import Participant, ParticipantStatus
+from models.question_relay import carry, staff_header, staff_keyboard, who
 from models.questions import Content, ContentKind, QuestionTicket, TicketState
 from tests.support.harness import bundled_event
 
@@ -53,7 +55,7 @@ def asker() -> Participant:
 
 def test_header_names_the_asker_role_and_challenge_escaped(services: Services) -> None:
     """Name and role (escaped), challenge title, state."""
-    header = staff_header(services, ticket(), asker())
+    header = staff_header(services.event, services.catalog, ticket(), asker())
     assert "Question n°12" in header and "Amina &lt;b&gt; (Habitant·e)" in header
     assert "Réserver une activité du centre social" in header and "En attente" in header
 
@@ -70,9 +72,9 @@ def test_anonymous_and_erased_askers_are_never_named(
     services: Services, changes: dict[str, object], expected: str
 ) -> None:
     """Staff see only "a participant of challenge X" (or less)."""
-    rendered = who(services, ticket(**changes), asker(), "fr")
+    rendered = who(services.event, services.catalog, ticket(**changes), asker(), "fr")
     assert rendered == expected
-    assert "Amina" not in staff_header(services, ticket(**changes), asker())
+    assert "Amina" not in staff_header(services.event, services.catalog, ticket(**changes), asker())
 
 
 def test_state_lines_and_buttons_follow_the_ticket(services: Services) -> None:
@@ -84,14 +86,14 @@ def test_state_lines_and_buttons_follow_the_ticket(services: Services) -> None:
     assert [b["callback_data"] for b in keyboard["inline_keyboard"][0]] == ["q:claim:12", "q:done:12"]
     claimed = ticket()
     assert q.claim(claimed, 7, "Camille", NOW) is q.ClaimOutcome.CLAIMED
-    assert "Prise par Camille" in staff_header(services, claimed, asker())
+    assert "Prise par Camille" in staff_header(services.event, services.catalog, claimed, asker())
     keyboard = staff_keyboard(catalog, "fr", claimed)
     assert keyboard is not None and [b["callback_data"] for b in keyboard["inline_keyboard"][0]] == [
         "q:done:12"
     ]
     q.resolve(claimed, "Yanis", NOW)
     assert staff_keyboard(catalog, "fr", claimed) is None
-    assert "Réglée par Yanis" in staff_header(services, claimed, asker())
+    assert "Réglée par Yanis" in staff_header(services.event, services.catalog, claimed, asker())
 
 
 def test_claim_answer_resolve_state_machine() -> None:
