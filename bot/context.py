@@ -55,9 +55,6 @@ class Services:
         """Build what depends on the database."""
         self.update_ledger = UpdateLedger(self.db)
 
-    # Feature modules attach what they own here (the outbox sender, the scheduler...).
-    extras: dict[str, Any] = field(default_factory=dict)
-
     def wake_sender(self) -> None:
         """Tell the sender that rows were enqueued (call after the enqueuing transaction commits)."""
         if self.sender is not None:
