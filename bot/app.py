@@ -9,10 +9,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import cast
 
-from telegram import BotCommand
+from telegram import BotCommand, BotCommandScope, BotCommandScopeChat, BotCommandScopeDefault
+from telegram.error import BadRequest
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
+from bot import commands
 from bot.context import BotData, HackbotApplication, HackbotContext, Services
 from bot.delivery.sender import OutboxSender
 from bot.delivery.throttle import TelegramThrottle
@@ -26,9 +28,6 @@ from models.db import Database
 from schedule.config import EventConfig
 
 log = logging.getLogger(__name__)
-
-# Shown first in Telegram's "/" menu; every other `commands.*` catalog key follows alphabetically.
-_FIRST_COMMANDS = ["start", "help", "profile"]
 
 
 def build_application(
@@ -57,7 +56,7 @@ def build_application(
         .base_file_url(settings.bot_file_base_url)
         .defaults(Defaults(parse_mode="HTML", tzinfo=event.tz))
         .context_types(context_types)
-        .concurrent_updates(PerUserUpdateProcessor(64))
+        .concurrent_updates(PerUserUpdateProcessor(decisions=services.decisions))
         .rate_limiter(TelegramThrottle())
         .post_init(_post_init)
         .post_stop(_post_stop)
@@ -73,25 +72,9 @@ def build_application(
 
 
 async def _post_init(application: HackbotApplication) -> None:
-    """Announce the commands in both languages once the bot is connected."""
+    """Announce the commands, then start what runs beside the handlers, once the bot is connected."""
     services = application.bot_data.services
-    catalog = services.catalog
-    names = sorted(
-        (
-            key.removeprefix("commands.")
-            for key in catalog.keys(catalog.default_language)
-            if key.startswith("commands.")
-        ),
-        key=lambda name: (
-            name not in _FIRST_COMMANDS,
-            _FIRST_COMMANDS.index(name) if name in _FIRST_COMMANDS else 0,
-            name,
-        ),
-    )
-    for lang in services.event.languages:
-        commands = [BotCommand(name, catalog.text(lang, f"commands.{name}")) for name in names]
-        language_code = None if lang == services.event.default_language else lang
-        await application.bot.set_my_commands(commands, language_code=language_code)
+    await announce_commands(application)
     async with services.db.transaction() as session:
         # Telegram never redelivers an update after 24 hours: older ids are dead weight.
         await registration.prune_processed_updates(session, services.now() - timedelta(days=2))
@@ -137,6 +120,43 @@ async def _post_stop(application: HackbotApplication) -> None:
                 await rate_history.save_recent_sends(session, sends)
         except Exception:  # the next start may meet one 429, which the throttle handles
             log.exception("throttle: could not save the last minute's sends")
+
+
+async def announce_commands(application: HackbotApplication) -> None:
+    """Telegram's "/" menu, per language and per scope (see `bot.commands`).
+
+    Participants get the default scope; each organiser's, desk volunteer's and juror's private chat
+    gets the participants' commands and their own on top; the staff group gets its own. A chat
+    Telegram refuses (an organiser who never opened the bot, a staff group the bot is not in) is
+    skipped with a log line: `hackbot check-config --online` says what to do.
+    """
+    services = application.bot_data.services
+    event, catalog = services.event, services.catalog
+    participants = commands.for_audience(commands.Audience.PARTICIPANT)
+    staff = [*commands.for_audience(commands.Audience.STAFF), commands.command("staffgroup")]
+    scopes: list[tuple[BotCommandScope, list[commands.Command]]] = [(BotCommandScopeDefault(), participants)]
+    # Each organiser, desk volunteer and juror sees the participants' commands and theirs on top.
+    people = dict.fromkeys([*event.organisers, *event.arrival.desk_volunteers, *event.results.jurors])
+    for user_id in people:
+        extra: list[commands.Command] = []
+        if event.is_organiser(user_id):
+            extra += commands.for_audience(commands.Audience.ORGANISER)
+        if event.arrival.is_desk(user_id, event.organisers):
+            extra += commands.for_audience(commands.Audience.DESK)
+        if event.is_juror(user_id):
+            extra += commands.for_audience(commands.Audience.JURY)
+        scopes.append((BotCommandScopeChat(user_id), participants + extra))
+    if event.staff_chat_id is not None:
+        scopes.append((BotCommandScopeChat(event.staff_chat_id), staff))
+    for scope, listed in scopes:
+        for lang in event.languages:
+            menu = [BotCommand(c.name(lang), catalog.label(lang, f"commands.{c.key}")) for c in listed]
+            language_code = None if lang == event.default_language else lang
+            try:
+                await application.bot.set_my_commands(menu, scope=scope, language_code=language_code)
+            except BadRequest as exc:
+                log.warning("commands: scope %s refused (%s)", scope.type, exc.message)
+                break
 
 
 def _throttle(application: HackbotApplication) -> TelegramThrottle | None:

@@ -45,7 +45,7 @@ def _parse_rehearsal_time(value: str) -> datetime:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    """Validate an event file and print each problem with its path."""
+    """Validate an event file and print each problem with its path (`--online`: and ask Telegram)."""
     try:
         event = load_event_config(args.file)
     except ConfigError as exc:
@@ -57,6 +57,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{args.file}: OK ({len(event.programme)} programme items, {len(event.challenges)} challenges, "
         f"{len(event.meals)} meals)\n"
     )
+    if getattr(args, "online", False):
+        return _check_online(event)
+    return EXIT_OK
+
+
+def _check_online(event: EventConfig) -> int:
+    """Ask Telegram what the file cannot say (token, staff group rights, organisers reachable)."""
+    import asyncio
+
+    from bot.online_check import check_online
+
+    username, problems = asyncio.run(check_online(load_settings(), event))
+    for problem in problems:
+        sys.stderr.write(f"  {problem}\n")
+    if problems:
+        sys.stderr.write(f"online: {len(problems)} problem(s)\n")
+        return EXIT_CONFIG
+    sys.stdout.write(f"online: OK (bot @{username}: staff group and organisers reachable)\n")
     return EXIT_OK
 
 
@@ -94,7 +112,7 @@ def run_bot(settings: Settings, event: EventConfig, *, webhook: bool = False) ->
     """
     from bot.app import build_application
     from models.migrate import upgrade_sync
-    from web.server import attach
+    from web.server import ALLOWED_UPDATES, attach
 
     if webhook and not settings.webhook_url and settings.telegram_api_url == OFFICIAL_API_URL:
         raise SettingsError(
@@ -109,7 +127,7 @@ def run_bot(settings: Settings, event: EventConfig, *, webhook: bool = False) ->
     application = build_application(settings, event)
     if settings.dashboard_enabled:
         attach(application, webhook=False)
-    application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return EXIT_OK
 
 
@@ -136,7 +154,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import DemoError, run_demo
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    # The rehearsal's banner (address, times) must not scroll away under routine log lines: unless
+    # LOG_LEVEL asks for them, only warnings and errors are printed.
+    configure_logging(settings.log_level if "log_level" in settings.model_fields_set else "WARNING")
     event = load_event_config(args.event or settings.event_config)
     starts_in = timedelta(minutes=args.starts_in) if args.starts_in is not None else None
     try:
@@ -154,6 +174,83 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except DemoError as exc:
         return _fail(str(exc))
     return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the impact report (PDF, and the same page as HTML beside it)."""
+    import asyncio
+
+    from bot.after_event import report_files, write_report
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    pdf, html = asyncio.run(report_files(settings, load_event_config(settings.event_config)))
+    page = write_report(pdf, html, args.out)
+    sys.stdout.write(f"report written to {args.out} (and {page})\n")
+    return EXIT_OK
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete personal data now (`--dry-run`: only say what would go)."""
+    import asyncio
+
+    from bot.after_event import describe_plan, dry_run, purge_now
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    event = load_event_config(settings.event_config)
+    if args.dry_run:
+        sys.stdout.write("\n".join(describe_plan(asyncio.run(dry_run(settings, event)))) + "\n")
+        return EXIT_OK
+    progress = asyncio.run(purge_now(settings, event))
+    sys.stdout.write(
+        f"personal data deleted: {progress.participants_erased} participant(s), "
+        f"{progress.rows_erased} record(s); the report's figures are kept\n"
+    )
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the archive of the event (CSV files and the report) before the purge."""
+    import asyncio
+
+    from bot.after_event import archive
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    args.out.write_bytes(asyncio.run(archive(settings, load_event_config(settings.event_config))))
+    sys.stdout.write(f"archive written to {args.out}\n")
+    return EXIT_OK
+
+
+def cmd_badges(args: argparse.Namespace) -> int:
+    """Write the printable badges of every registered participant (A4 PDF, 8 per page)."""
+    import asyncio
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    event = load_event_config(settings.event_config)
+    args.out.write_bytes(asyncio.run(_badges(settings, event, args.bot_username)))
+    sys.stdout.write(f"badges written to {args.out}\n")
+    return EXIT_OK
+
+
+async def _badges(settings: Settings, event: EventConfig, bot_username: str | None) -> bytes:
+    from telegram import Bot
+
+    from bot.badges import event_badges_pdf
+    from bot.i18n import Catalog
+    from models.db import Database
+
+    if bot_username is None:  # the QR codes name the bot: ask Telegram who we are
+        async with Bot(settings.bot_token(), base_url=settings.bot_api_base_url) as bot:
+            bot_username = bot.username
+    db = Database(settings.database_url, schema=settings.database_schema)
+    try:
+        catalog = Catalog.load(default_language=event.default_language)
+        return await event_badges_pdf(db, event, catalog, bot_username)
+    finally:
+        await db.dispose()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,6 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate an event file")
     check.add_argument("file", type=Path)
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask Telegram: the token, the bot's rights in the staff group, organisers reachable",
+    )
     check.set_defaults(handler=cmd_check_config)
 
     db = commands.add_parser("db", help="database maintenance")
@@ -191,6 +293,25 @@ def build_parser() -> argparse.ArgumentParser:
     sim = commands.add_parser("simulator", help="run the local Bot API simulator", add_help=False)
     sim.add_argument("simulator_args", nargs=argparse.REMAINDER)
     sim.set_defaults(handler=cmd_simulator)
+
+    report = commands.add_parser("report", help="write the impact report (PDF and HTML)")
+    report.add_argument("--out", type=Path, default=Path("report.pdf"), help="PDF file (default report.pdf)")
+    report.set_defaults(handler=cmd_report)
+
+    purge = commands.add_parser("purge", help="delete personal data now (the report's figures are kept)")
+    purge.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    purge.set_defaults(handler=cmd_purge)
+
+    export = commands.add_parser("export", help="write the archive: CSV files and the report, in a zip")
+    export.add_argument("--out", type=Path, default=Path("archive.zip"), help="zip (default archive.zip)")
+    export.set_defaults(handler=cmd_export)
+
+    badges = commands.add_parser("badges", help="write the printable badges (A4 PDF with QR codes)")
+    badges.add_argument("--out", type=Path, default=Path("badges.pdf"), help="PDF file (default badges.pdf)")
+    badges.add_argument(
+        "--bot-username", default=None, help="the bot's username for the QR links (default: ask Telegram)"
+    )
+    badges.set_defaults(handler=cmd_badges)
 
     demo = commands.add_parser(
         "demo", help="rehearse the event in a browser, without Telegram (bot + simulator + web chat)"

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.people import PeopleLoader
 from bot.update_ledger import UpdateLedger
-from models import registration
 from models.base import utcnow
+from models.decisions import DecisionBatcher
 from models.participant import Participant
 
 if TYPE_CHECKING:
@@ -50,10 +51,16 @@ class Services:
     # Follows announcements and reports on them (`schedule.broadcasts`); set when it starts.
     broadcasts: BroadcastRunner | None = None
     update_ledger: UpdateLedger = field(init=False)
+    # Contended decisions of simultaneous taps, in update-id order, batched (`models.decisions`).
+    decisions: DecisionBatcher = field(init=False)
+    # The person behind each update, simultaneous updates read together (`bot.people`).
+    people: PeopleLoader = field(init=False)
 
     def __post_init__(self) -> None:
         """Build what depends on the database."""
         self.update_ledger = UpdateLedger(self.db)
+        self.decisions = DecisionBatcher(self.db)
+        self.people = PeopleLoader(self.db)
 
     def wake_sender(self) -> None:
         """Tell the sender that rows were enqueued (call after the enqueuing transaction commits)."""
@@ -95,8 +102,7 @@ class HackbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
         cached = self.__dict__.get("_person", _NOT_LOADED)
         if cached is not _NOT_LOADED and cached[0] == telegram_id:
             return cast("Participant | None", cached[1])
-        async with self.services.db.read() as session:
-            participant = await registration.get_participant(session, telegram_id)
+        participant = await self.services.people.get(telegram_id)
         self.__dict__["_person"] = (telegram_id, participant)
         return participant
 

@@ -40,6 +40,7 @@ from models.migrate import upgrade
 from schedule.config import EventConfig, ProgrammeItem
 from simulator import SimGroup, Simulator
 from simulator.webchat import Persona, WebChat
+from web.server import WebServer, attach
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ DEMO_USERNAME = "hackbot_demo_bot"
 DEFAULT_PORT = 8088
 STAFF_GROUP_TITLE = "Équipe d'animation"
 FIRST_REMINDER_AFTER = dt.timedelta(minutes=3)
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ DEFAULT_PERSONAS: tuple[DemoPersona, ...] = (
     DemoPersona("Lucas", "student"),
     DemoPersona("Camille", "facilitator"),
     DemoPersona("Nadia", "organiser"),
+    DemoPersona("Sofiane", "desk"),
 )
 
 
@@ -117,8 +119,31 @@ def rehearsal_event(
             "organisers": list(organisers),
             "team_picking": team_picking,
             "quiet_hours": shifted.quiet_hours.model_copy(update={"enabled": False}),
+            # The file's jurors are placeholders: in rehearsal the organisers score the evening.
+            "results": shifted.results.model_copy(update={"jurors": list(organisers)}),
+            "programme": [_reminded_after_start(shifted, item, now) for item in shifted.programme],
         }
     )
+
+
+def _reminded_after_start(event: EventConfig, item: ProgrammeItem, now: dt.datetime) -> ProgrammeItem:
+    """`item`, its reminder lead shortened so the reminder comes `FIRST_REMINDER_AFTER` from now.
+
+    A reminder due before the rehearsal starts would go out at once, to nobody (nobody has
+    registered yet): with `--starts-in 6` the first item's 15-minute reminder was 9 minutes late.
+    Each item still to come keeps its lead when there is time for it; otherwise its reminder comes
+    3 minutes after start, or halfway to the item when it starts within 4 minutes. An item starting
+    within 2 minutes gets no reminder (it could only arrive before anyone has registered).
+    """
+    lead = event.reminders.for_item(item)
+    if lead is None or item.start <= now:
+        return item
+    earliest = now + FIRST_REMINDER_AFTER
+    if item.start - dt.timedelta(minutes=lead) >= earliest:
+        return item
+    available = int((item.start - now).total_seconds() // 60)
+    shortened = available - 3 if available >= 4 else available // 2
+    return item.model_copy(update={"reminder_minutes": max(shortened, 0)})
 
 
 class Demo:
@@ -164,7 +189,12 @@ class Demo:
             organisers=organisers,
             from_item=from_item,
         )
+        desk = [p.id for p in self.webchat.personas if p.role.id == "desk"]
+        self.event = self.event.model_copy(
+            update={"arrival": self.event.arrival.model_copy(update={"desk_volunteers": desk})}
+        )
         self.application: HackbotApplication | None = None
+        self.dashboard: WebServer | None = None
         self.webchat.on_persona_added(self._on_persona_added)
 
     @property
@@ -178,13 +208,18 @@ class Demo:
         return self.webchat.personas
 
     def _on_persona_added(self, persona: Persona) -> None:
-        """An organiser added from the page becomes an organiser of the event."""
-        if persona.role.id != "organiser" or self.application is None:
+        """An organiser (or desk volunteer) added from the page becomes one for the event."""
+        if persona.role.id not in ("organiser", "desk") or self.application is None:
             return
         services = self.application.bot_data.services
-        services.event = services.event.model_copy(
-            update={"organisers": [*services.event.organisers, persona.id]}
-        )
+        event = services.event
+        if persona.role.id == "organiser":
+            services.event = event.model_copy(update={"organisers": [*event.organisers, persona.id]})
+        else:
+            desk = [*event.arrival.desk_volunteers, persona.id]
+            services.event = event.model_copy(
+                update={"arrival": event.arrival.model_copy(update={"desk_volunteers": desk})}
+            )
         self.event = services.event
 
     # --- lifecycle ----------------------------------------------------------------------------------
@@ -200,10 +235,15 @@ class Demo:
                     "telegram_api_url": self.sim.base_url,
                     "database_url": database.url,
                     "webhook_url": None,
+                    # The rehearsal's own dashboard: sign-in links point to where it listens here.
+                    "dashboard_enabled": True,
+                    "dashboard_url": None,
                 }
             )
             application = build_application(settings, self.event, database=database, clock=self.clock)
             self.application = application
+            # Any free port: the organiser persona's /dashboard link carries the address.
+            self.dashboard = attach(application, webhook=False, host=self._host, port=0)
             await application.initialize()
             if application.post_init is not None:
                 await application.post_init(application)
@@ -267,25 +307,39 @@ class Demo:
     # --- what to tell the person who started it -----------------------------------------------------
 
     def banner(self) -> str:
-        """What `hackbot demo` prints once everything runs."""
+        """What `hackbot demo` prints once everything runs (items named by their title)."""
         event = self.event
         lang = event.default_language
         local = event.local(self.starts_at)
         anchor = event.item(self._anchor_id)
+        title = anchor.title.get(lang, lang) if anchor is not None else self._anchor_id
         reminder = event.reminder_at(anchor) if anchor is not None else None
+        when = f"{local:%H:%M} ({event.timezone})"
+        if reminder is not None:
+            when += f"; its reminder arrives at {event.local(reminder):%H:%M}, to everyone registered by then"
         people = ", ".join(f"{p.name} ({p.role.id})" for p in self.personas)
+        organiser = next((p.name for p in self.personas if p.role.id == "organiser"), None)
         lines = [
             "",
             f"hackbot rehearsal: open {self.url} in your browser",
             "  nothing is sent to Telegram: the bot talks to a simulated Telegram in this process",
             f"  event: {event.name.get(lang, lang)}",
-            f"  '{self._anchor_id}' starts at {local:%H:%M} ({event.timezone})"
-            + (f", its reminder arrives at {event.local(reminder):%H:%M}" if reminder is not None else ""),
+            f"  «{title}» starts at {when}",
             f"  people: {people} (add more from the page)",
+            *(
+                [f"  dashboard: as {organiser}, send /tableau_de_bord (or /dashboard) and open the link it gives"]
+                if organiser is not None and self.dashboard is not None
+                else []
+            ),
             "  database: temporary, erased when you stop with Ctrl+C",
             *(
                 [f"  rehearse a meal instead: hackbot demo --from {meal_item}"]
                 if (meal_item := _meal_item(event)) is not None
+                else []
+            ),
+            *(
+                [f"  rehearse the results evening: hackbot demo --from {event.results.item}"]
+                if event.results.item is not None and event.results.item != self._anchor_id
                 else []
             ),
             "  use the real Telegram: put TELEGRAM_BOT_TOKEN in .env, then `make run` (README)",

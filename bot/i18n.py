@@ -2,9 +2,11 @@
 
 Catalog files live in `bot/locales/<lang>/<feature>.yaml`; the key `welcome` of
 `registration.yaml` is looked up as `registration.welcome`. Templates use `{name}` placeholders
-and may contain Telegram's HTML tags. A value can be a mapping `{one: ..., other: ...}` chosen by
-the `count` parameter. Everything we send uses HTML parse mode, so parameter values (which may
-come from a person: names, questions) are escaped here, once, unless wrapped in `Markup`.
+and may contain Telegram's HTML tags. A value can be a mapping `{one: ..., other: ...}` (and an
+optional `zero`) chosen by the `count` parameter with the language's own rule (`plural_form`: in
+French 0 and 1 take the singular, in English only 1 does). Everything we send uses HTML parse
+mode, so parameter values (which may come from a person: names, questions) are escaped here, once,
+unless wrapped in `Markup`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,25 @@ def escape(value: object) -> str:
     if isinstance(value, Markup):
         return value
     return html.escape(str(value), quote=True)
+
+
+def plural_form(lang: str, count: object) -> str:
+    """The CLDR plural category of `count` in `lang`: "one" or "other".
+
+    French (and the languages that share its rule) use the singular for 0 and 1 ("0 membre",
+    "1,5 heure"); English and the default rule use it for exactly 1.
+    """
+    try:
+        number = abs(float(str(count)))
+    except ValueError:
+        return "other"
+    if lang.split("-")[0].lower() in _SINGULAR_UP_TO_TWO:
+        return "one" if number < 2 else "other"
+    return "one" if number == 1 else "other"
+
+
+# Languages whose singular covers 0 <= n < 2 (CLDR "one": i = 0,1).
+_SINGULAR_UP_TO_TWO = frozenset({"fr", "pt", "hy", "kab", "ff"})
 
 
 class MissingTranslationError(KeyError):
@@ -94,20 +115,26 @@ class Catalog:
                 return base
         return self.default_language
 
-    def _template(self, lang: str, key: str) -> str | dict[str, str]:
+    def _template(self, lang: str, key: str, count: object) -> str:
+        """The template of `key` in `lang` (else the default language), its plural form picked for `count`."""
         for candidate in (lang, self.default_language):
             entry = self._messages.get(candidate, {}).get(key)
+            if isinstance(entry, dict):
+                # The rule of the language the entry is written in (a fallback keeps its own grammar).
+                return self._plural(candidate, entry, count)
             if entry is not None:
                 return entry
         raise MissingTranslationError(key)
 
+    def _plural(self, lang: str, forms: dict[str, str], count: object) -> str:
+        """The form of a plural entry for `count`: an explicit `zero` wins, then the language's rule."""
+        if count == 0 and "zero" in forms:
+            return forms["zero"]
+        return forms.get(plural_form(lang, count), forms["other"])
+
     def text(self, lang: str, key: str, /, **params: object) -> Markup:
         """Render `key` in `lang` (falling back to the default language), escaping parameters."""
-        template = self._template(lang, key)
-        if isinstance(template, dict):
-            count = params.get("count", 0)
-            form = "zero" if count == 0 and "zero" in template else "one" if count == 1 else "other"
-            template = template.get(form, template["other"])
+        template = self._template(lang, key, params.get("count", 0))
         escaped = {name: escape(value) for name, value in params.items()}
         return Markup(template.format_map(escaped))
 
@@ -117,11 +144,7 @@ class Catalog:
         For button labels, keyboard buttons and callback answers: parameters are NOT escaped
         (escaping would show `&lt;` to the person).
         """
-        template = self._template(lang, key)
-        if isinstance(template, dict):
-            count = params.get("count", 0)
-            form = "zero" if count == 0 and "zero" in template else "one" if count == 1 else "other"
-            template = template.get(form, template["other"])
+        template = self._template(lang, key, params.get("count", 0))
         return template.format_map({name: str(value) for name, value in params.items()})
 
     def all_variants(self, key: str) -> list[str]:

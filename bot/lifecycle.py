@@ -36,10 +36,11 @@ def running_parts() -> list[RunningPart]:
     Imported here, when the application starts, rather than at module level: the parts import the
     application's types from `bot`, and `bot` must not need them to be imported first.
     """
-    from schedule import broadcasts, challenges, programme, questions
+    from schedule import arrival, broadcasts, challenges, programme, questions, results, retention, survey
     from web.server import start_attached, stop_attached
 
     return [
+        RunningPart("arrival", arrival.start_arrival, reload=arrival.reload_arrival),
         RunningPart("broadcasts", broadcasts.start_broadcasts, broadcasts.stop_broadcasts),
         RunningPart("challenges", challenges.start_challenges, reload=challenges.reload_challenges),
         RunningPart("dashboard", start_attached, stop_attached),
@@ -48,6 +49,9 @@ def running_parts() -> list[RunningPart]:
             "programme", partial(programme.start_programme, after_reload=run_reload), programme.stop_programme
         ),
         RunningPart("questions", questions.start_questions),
+        RunningPart("survey", survey.start_survey, reload=survey.reload_survey),
+        RunningPart("results", results.start_results, reload=results.reload_results),
+        RunningPart("retention", retention.start_retention, reload=retention.reload_retention),
     ]
 
 

@@ -18,6 +18,7 @@ from telegram import Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler
 
+from bot import commands, shown
 from bot.context import HackbotContext
 from models.participant import Participant
 
@@ -37,11 +38,18 @@ async def drop_duplicate_updates(update: object, context: HackbotContext) -> Non
 
 
 async def ignore_foreign_chats(update: object, context: HackbotContext) -> None:
-    """Serve private chats and the configured staff group only; ignore every other group."""
+    """Serve private chats and the configured staff group only; ignore every other group.
+
+    One exception: /groupe_equipe (/staffgroup), which an organiser sends in the group that is to
+    become the staff group, before the event file names it (`handlers.setup` checks who sends it).
+    """
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     chat = update.effective_chat
     if chat.type == Chat.PRIVATE or chat.id == context.services.event.staff_chat_id:
+        return
+    message = update.message
+    if message is not None and commands.is_command(message.text, "staffgroup"):
         return
     log.info("update %s from unserved chat %s ignored", update.update_id, chat.id)
     raise ApplicationHandlerStop
@@ -160,24 +168,43 @@ def _same_content(message: Message, new_text: str, keyboard: InlineKeyboardMarku
     return current is not None and current.to_dict() == keyboard.to_dict()
 
 
+def _fingerprint(text_html: str | None, keyboard: InlineKeyboardMarkup | None) -> shown.Fingerprint:
+    rows = keyboard.to_dict() if keyboard is not None and keyboard.inline_keyboard else None
+    return (text_html, rows)
+
+
 async def edit_pressed_message(
     update: Update, new_text: str, keyboard: InlineKeyboardMarkup | None = None
 ) -> None:
     """Show `new_text` (and `keyboard`, or no buttons) in the message that carried the pressed button.
 
-    Never edits to the same content, and takes Telegram's "message is not modified" (a double tap
-    whose first edit already landed) as done; a message too old to edit is left as it is.
+    THE edit of a pressed message: never edits to the content the message already shows (a double
+    tap's second press carries the snapshot taken before the first one's edit: `bot.shown`
+    remembers what that edit put there), takes Telegram's "message is not modified" as done, and
+    leaves a message too old to edit as it is.
     """
     query = update.callback_query
     if query is None or not isinstance(query.message, Message):
         return
-    if _same_content(query.message, new_text, keyboard):
+    message = query.message
+    memory = shown.current()
+    key = (message.chat.id, message.message_id)
+    pressed_on = _fingerprint(message.text_html if message.text else None, message.reply_markup)
+    wanted = _fingerprint(new_text, keyboard)
+    if memory is not None and memory.showing(key, pressed_on) != pressed_on:
+        if memory.showing(key, pressed_on) == wanted:  # an earlier press already put it there
+            return
+    elif _same_content(message, new_text, keyboard):
         return
+    if memory is not None:  # before the request: a press handled meanwhile sees it
+        memory.remember(key, pressed_on, wanted)
     try:
         await query.edit_message_text(new_text, reply_markup=keyboard)
     except BadRequest as exc:
         if "not modified" in exc.message.lower():
             return
+        if memory is not None:
+            memory.forget(key)
         log.info("update %s: edit skipped (%s)", update.update_id, exc.message)
 
 

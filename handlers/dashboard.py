@@ -11,6 +11,7 @@ import logging
 from telegram import LinkPreviewOptions, Update
 from telegram.ext import BaseHandler, CommandHandler
 
+from bot import commands
 from bot.context import HackbotContext
 from handlers.common import language_for, text
 from models import dashboard as store
@@ -56,4 +57,4 @@ async def dashboard_command(update: Update, context: HackbotContext) -> None:
 
 def handlers() -> list[BaseHandler[Update, HackbotContext, None]]:
     """The /dashboard command (in private chats and, to refuse politely, in the staff group)."""
-    return [CommandHandler("dashboard", dashboard_command)]
+    return [CommandHandler(commands.names("dashboard"), dashboard_command)]

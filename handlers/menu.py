@@ -5,15 +5,23 @@ from __future__ import annotations
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from bot import commands
 from bot.context import HackbotContext
 from bot.i18n import Catalog
 from handlers.common import language_for, text
 
-MENU_KEYS = ("programme", "challenge", "question", "meals", "help")
+MENU_KEYS = ("programme", "challenge", "question", "badge", "meals", "help")
 
 
-def menu_keyboard(catalog: Catalog, lang: str) -> ReplyKeyboardMarkup:
-    """Big buttons, always visible, in the participant's language."""
+def menu_keyboard(
+    catalog: Catalog, lang: str, placeholder_key: str = "common.menu_placeholder"
+) -> ReplyKeyboardMarkup:
+    """Big buttons, always visible, in the participant's language.
+
+    The input field's placeholder says what the bot expects: "choose from the menu" by default,
+    "write your question here" after "Ask a question" (`placeholder_key`). Sending the keyboard
+    again with the default puts the menu's placeholder back.
+    """
 
     def button(key: str) -> KeyboardButton:
         return KeyboardButton(catalog.label(lang, f"common.menu.{key}"))
@@ -21,12 +29,12 @@ def menu_keyboard(catalog: Catalog, lang: str) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         [
             [button("programme"), button("challenge")],
-            [button("question")],
+            [button("question"), button("badge")],
             [button("meals"), button("help")],
         ],
         resize_keyboard=True,
         is_persistent=True,
-        input_field_placeholder=catalog.label(lang, "common.menu_placeholder"),
+        input_field_placeholder=catalog.label(lang, placeholder_key),
     )
 
 
@@ -82,10 +90,10 @@ async def coming_soon(update: Update, context: HackbotContext) -> None:
 
 
 def help_handlers(catalog: Catalog) -> list[BaseHandler[Update, HackbotContext, None]]:
-    """The Help button and /help."""
+    """The Help button and /help (/aide)."""
     return [
         MessageHandler(menu_button(catalog, "help"), show_help),
-        CommandHandler("help", show_help, filters=filters.ChatType.PRIVATE),
+        CommandHandler(commands.names("help"), show_help, filters=filters.ChatType.PRIVATE),
     ]
 
 

@@ -1,5 +1,7 @@
 """The participant's own data: /profile (name, role, language), /mydata and /forget.
 
+Each command also answers to its French name (/profil, /mesdonnees, /oublier: see `bot.commands`).
+
 /mydata and /forget also answer organisers and facilitators who never registered: what is kept
 about their Telegram account (see `models.privacy`) is shown and erased the same way.
 
@@ -14,6 +16,7 @@ from datetime import datetime, tzinfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
+from bot import commands
 from bot.context import HackbotContext
 from bot.display import pack_messages
 from bot.i18n import Catalog, Markup, escape
@@ -300,9 +303,9 @@ def handlers() -> list[BaseHandler[Update, HackbotContext, None]]:
     """Profile and privacy commands."""
     private = filters.ChatType.PRIVATE
     return [
-        CommandHandler("profile", show_profile, filters=private),
-        CommandHandler("mydata", show_my_data, filters=private),
-        CommandHandler("forget", ask_forget, filters=private),
+        CommandHandler(commands.names("profile"), show_profile, filters=private),
+        CommandHandler(commands.names("mydata"), show_my_data, filters=private),
+        CommandHandler(commands.names("forget"), ask_forget, filters=private),
         on_button("prof", "name", _ask_new_name),
         on_button("prof", "role", _ask_role),
         on_button("prof", "lang", _ask_language),

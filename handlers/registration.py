@@ -1,7 +1,9 @@
 """Registration: /start, consent, name, role. Parses updates, calls `models.registration`, renders.
 
-Buttons (one handler per action): `reg:lang:<code>`, `reg:agree:<code>`, `reg:decline`,
-`reg:keepname`, `reg:role:<role id>`. Anything else is refused as stale by the fallback.
+The first screen itself (welcome, short notice, "Read more", language) is `handlers.welcome`.
+Buttons (one handler per action): `reg:agree:<code>`, `reg:decline`, `reg:keepname`,
+`reg:role:<role id>`, and the first screen's `reg:lang:<code>`, `reg:more:<code>`. Anything else
+is refused as stale by the fallback.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, filters
 
-from bot import display
+from bot import commands, display
 from bot.context import HackbotContext
+from handlers import arrival, free_text, profile_questions, welcome
 from handlers.common import (
     button_args,
     callback_data,
@@ -33,52 +36,6 @@ log = logging.getLogger(__name__)
 
 _DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ID = r"[A-Za-z0-9_-]{1,32}"
-
-
-def _consent_keyboard(context: HackbotContext, lang: str) -> InlineKeyboardMarkup:
-    other = next((code for code in context.services.event.languages if code != lang), None)
-    rows = [
-        [
-            InlineKeyboardButton(
-                label(context, lang, "registration.agree"), callback_data=callback_data("reg", "agree", lang)
-            ),
-            InlineKeyboardButton(
-                label(context, lang, "registration.decline"), callback_data=callback_data("reg", "decline")
-            ),
-        ]
-    ]
-    if other is not None:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    label(context, lang, "registration.switch_language"),
-                    callback_data=callback_data("reg", "lang", other),
-                )
-            ]
-        )
-    return InlineKeyboardMarkup(rows)
-
-
-def _welcome_and_notice(context: HackbotContext, lang: str) -> str:
-    event = context.services.event
-    return "\n\n".join(
-        [
-            text(
-                context,
-                lang,
-                "registration.welcome",
-                event=event.name.get(lang, event.default_language),
-                venue=event.venue.name,
-            ),
-            text(
-                context,
-                lang,
-                "registration.privacy",
-                organiser=event.organiser.name,
-                retention_until=display.full_date(event, event.retention_until),
-            ),
-        ]
-    )
 
 
 def role_keyboard(context: HackbotContext, lang: str) -> InlineKeyboardMarkup:
@@ -147,11 +104,13 @@ async def start(update: Update, context: HackbotContext) -> None:
         payload = None
     if payload is not None:
         log.info("update %s: /start with a deep link", update.update_id)
+    if payload and arrival.is_arrival_payload(payload) and await arrival.open_link(update, context, payload):
+        return  # a badge or poster scanned: the arrival feature answered
     participant = await context.person(user.id)
     if participant is None:
         lang = language_for(context, update)
         await message.reply_text(
-            _welcome_and_notice(context, lang), reply_markup=_consent_keyboard(context, lang)
+            welcome.welcome_and_notice(context, lang), reply_markup=welcome.consent_keyboard(context, lang)
         )
         return
     if not participant.is_active:
@@ -174,7 +133,7 @@ async def require_current_consent(update: object, context: HackbotContext) -> No
     """Ask again for consent when the privacy notice changed since the person agreed.
 
     Runs before the features (group -1) for private chats: until they agree to the new notice,
-    only the notice's own buttons (and /forget, /mydata) go through.
+    only the notice's own buttons (and /forget, /mydata, under their names in every language) go through.
     """
     if not isinstance(update, Update) or update.effective_user is None or update.effective_chat is None:
         return
@@ -184,7 +143,7 @@ async def require_current_consent(update: object, context: HackbotContext) -> No
     if query is not None and (query.data or "").startswith(("reg:", "forget:")):
         return
     message = update.effective_message
-    if message is not None and (message.text or "").split(" ")[0] in {"/forget", "/mydata"}:
+    if message is not None and any(commands.is_command(message.text, key) for key in ("forget", "mydata")):
         return
     participant = await context.person(update.effective_user.id)
     version = context.services.event.privacy.version
@@ -196,20 +155,10 @@ async def require_current_consent(update: object, context: HackbotContext) -> No
         await query.answer()
     await context.bot.send_message(
         participant.telegram_id,
-        _welcome_and_notice(context, lang),
-        reply_markup=_consent_keyboard(context, lang),
+        welcome.welcome_and_notice(context, lang),
+        reply_markup=welcome.consent_keyboard(context, lang),
     )
     raise ApplicationHandlerStop
-
-
-async def _switch_language(update: Update, context: HackbotContext) -> None:
-    """The notice in the other language (before consent: nothing is stored yet)."""
-    (lang,) = button_args(context)
-    if lang not in context.services.event.languages:
-        await refuse_stale_button(update, context)
-        return
-    await _answer(update)
-    await edit_pressed_message(update, _welcome_and_notice(context, lang), _consent_keyboard(context, lang))
 
 
 async def _decline(update: Update, context: HackbotContext) -> None:
@@ -244,7 +193,9 @@ async def _agree(update: Update, context: HackbotContext) -> None:
     await query.answer(label(context, lang, "registration.consent_recorded"))
     await edit_pressed_message(
         update,
-        _welcome_and_notice(context, lang) + "\n\n" + text(context, lang, "registration.consent_recorded"),
+        welcome.welcome_and_notice(context, lang)
+        + "\n\n"
+        + text(context, lang, "registration.consent_recorded"),
     )
     if participant.is_active:
         await _greet(update, context, participant)
@@ -302,6 +253,8 @@ async def _choose_role(update: Update, context: HackbotContext) -> None:
             text(context, lang, "registration.registered", name=participant.display_name),
             reply_markup=menu_keyboard(context.services.catalog, lang),
         )
+        # Then the event's optional profile questions (the funders' figures), if it asks any.
+        await profile_questions.ask_first(context, participant)
 
 
 async def _answer(update: Update) -> None:
@@ -327,9 +280,10 @@ async def receive_name(update: Update, context: HackbotContext, participant: Par
 
 
 async def answer_unrouted(update: Update, context: HackbotContext, participant: Participant | None) -> None:
-    """A free message nobody took: welcome, next registration question, or the menu.
+    """A free message nobody took: welcome, next registration question, or an answer to what was typed.
 
-    The welcome for a newcomer, the next question for someone registering, the menu for everyone else.
+    The welcome for a newcomer, the next question for someone registering; for everyone else the
+    message is most likely a question: answered from the FAQ or offered to the team (`free_text`).
     """
     message = update.effective_message
     if message is None:
@@ -343,10 +297,7 @@ async def answer_unrouted(update: Update, context: HackbotContext, participant: 
         await message.reply_text(text(context, lang, "common.registration_unfinished"))
         await resume(update, context, participant)
         return
-    await message.reply_text(
-        text(context, lang, "common.unknown_message"),
-        reply_markup=menu_keyboard(context.services.catalog, lang),
-    )
+    await free_text.answer_typed(update, context, participant)
 
 
 @on_input(Awaiting.ROLE, accepts_media=True)
@@ -364,7 +315,7 @@ def handlers() -> list[BaseHandler[Update, HackbotContext, None]]:
     """Registration handlers, in the order they must be tried."""
     return [
         CommandHandler("start", start, filters=filters.ChatType.PRIVATE),
-        on_button("reg", "lang", _switch_language, _ID),
+        *welcome.handlers(),
         on_button("reg", "agree", _agree, _ID),
         on_button("reg", "decline", _decline),
         on_button("reg", "keepname", _keep_name),

@@ -4,27 +4,43 @@ Importing this package imports every model module, so `Base.metadata` is complet
 """
 
 from models import (
+    arrival,
     broadcasts,
     challenges,
     dashboard,
     meals,
     outbox,
     participant,
+    pending_questions,
+    profile,
     programme,
     questions,
     rate_history,
+    reachability,
+    report,
+    results,
+    retention,
+    survey,
 )
 from models.base import Base
 
 __all__ = [
     "Base",
+    "arrival",
     "broadcasts",
     "challenges",
     "dashboard",
     "meals",
     "outbox",
     "participant",
+    "pending_questions",
+    "profile",
     "programme",
     "questions",
     "rate_history",
+    "reachability",
+    "report",
+    "results",
+    "retention",
+    "survey",
 ]

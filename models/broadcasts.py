@@ -28,7 +28,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import outbox
+from models import arrival, outbox
 from models.base import Base, BigIntPK, TimestampMixin
 from models.challenges import ChallengeMember
 from models.meals import MealAnswer
@@ -71,12 +71,15 @@ DRAFT_TTL = timedelta(minutes=10)
 """A draft untouched for this long expires: nothing is sent (the organiser lost the connection)."""
 
 STAGGER_PER_SECOND = 30
-"""Rows of one broadcast fall due at this rate: slightly above the throttle's 29/s, so the throttle,
+"""Rows of one broadcast fall due at this rate: slightly above the throttle's 29.4/s, so the throttle,
 not the stagger, sets the pace, while a broadcast confirmed later interleaves with this one."""
 
 STAGGER_LEAD = 2.0
 """Seconds of rows due at once when a broadcast starts: the sender always has due rows to claim
 (no gap while it wakes up for the next one), and no more than that waits ahead of a newcomer."""
+
+ENQUEUE_CHUNK = 1000
+"""Outbox rows written per statement when a broadcast is confirmed."""
 
 SUMMARY_MAX = 80
 AUDIENCE_MAX = 64
@@ -100,15 +103,20 @@ class ContentKind(enum.StrEnum):
 class AudienceKind(enum.StrEnum):
     """Who an announcement is for.
 
-    TODO(check-in): add `CHECKED_IN = "checked_in"` ("the people on site") once a check-in feature
-    records arrivals; `recipients` and `audience_counts` get one more branch, and the audience
-    keyboard shows it. It stays hidden until then so nobody picks an audience that is always empty.
+    "present" and "not arrived" follow the check-ins of `models.arrival`: who is in the building
+    when the announcement goes, and who is registered but not checked in on one day (its date is
+    the argument, chosen when the organiser picks the audience: "we start in 10 minutes").
     """
 
     ALL = "all"  # every registered (active) participant
     CHALLENGE = "challenge"  # one challenge's team
     ROLE = "role"  # one registration role
     MEAL = "meal"  # people who answered they will attend one meal
+    PRESENT = "present"  # checked in and not left
+    NOT_ARRIVED = "not_arrived"  # registered, not checked in on the day given (YYYY-MM-DD)
+
+
+_WITHOUT_ARGUMENT = frozenset({AudienceKind.ALL, AudienceKind.PRESENT})
 
 
 class DraftStage(enum.StrEnum):
@@ -209,7 +217,7 @@ class Audience:
     arg: str | None = None
 
     def encode(self) -> str:
-        """Stored form: `all`, `challenge:<id>`, `role:<id>`, `meal:<id>` (ids are slugs)."""
+        """Stored form: `all`, `present`, `challenge:<id>`, `role:<id>`, `meal:<id>`, `not_arrived:<date>`."""
         return self.kind.value if self.arg is None else f"{self.kind.value}:{self.arg}"
 
     @classmethod
@@ -217,8 +225,10 @@ class Audience:
         """Inverse of `encode`; ValueError for anything else."""
         kind, _, arg = value.partition(":")
         audience = cls(AudienceKind(kind), arg or None)
-        if (audience.kind is AudienceKind.ALL) != (audience.arg is None):
+        if (audience.kind in _WITHOUT_ARGUMENT) != (audience.arg is None):
             raise ValueError(f"malformed audience {value!r}")
+        if audience.kind is AudienceKind.NOT_ARRIVED:
+            date.fromisoformat(audience.arg or "")  # ValueError for anything but a date
         return audience
 
 
@@ -471,6 +481,11 @@ def _audience_query(audience: Audience) -> Any:
         query = query.join(MealAnswer, MealAnswer.participant_id == Participant.id).where(
             MealAnswer.meal_id == audience.arg, MealAnswer.attending.is_(True)
         )
+    elif audience.kind is AudienceKind.PRESENT:
+        query = query.where(Participant.id.in_(arrival.present_participant_ids()))
+    elif audience.kind is AudienceKind.NOT_ARRIVED:
+        day = date.fromisoformat(audience.arg or "")
+        query = query.where(Participant.id.not_in(arrival.arrived_participant_ids(day)))
     return query.order_by(Participant.id)
 
 
@@ -487,11 +502,16 @@ class AudienceCounts:
     by_challenge: dict[str, int]
     by_role: dict[str, int]
     by_meal: dict[str, int]
+    present: int = 0
 
     def of(self, audience: Audience) -> int:
-        """The count for one audience."""
+        """The count for one audience ("not arrived" depends on its day: counted at confirmation)."""
         if audience.kind is AudienceKind.ALL:
             return self.everyone
+        if audience.kind is AudienceKind.PRESENT:
+            return self.present
+        if audience.kind is AudienceKind.NOT_ARRIVED:
+            return 0
         table = {
             AudienceKind.CHALLENGE: self.by_challenge,
             AudienceKind.ROLE: self.by_role,
@@ -519,11 +539,17 @@ async def audience_counts(session: AsyncSession) -> AudienceCounts:
         .where(active, MealAnswer.attending.is_(True))
         .group_by(MealAnswer.meal_id)
     )
+    present = await session.scalar(
+        select(func.count())
+        .select_from(Participant)
+        .where(active, Participant.id.in_(arrival.present_participant_ids()))
+    )
     return AudienceCounts(
         everyone=int(everyone or 0),
         by_challenge={str(key): int(count) for key, count in by_challenge},
         by_role={str(key): int(count) for key, count in by_role if key is not None},
         by_meal={str(key): int(count) for key, count in by_meal},
+        present=int(present or 0),
     )
 
 
@@ -583,21 +609,24 @@ async def confirm_draft(
     await session.flush()
     method, payload = content.send()
     start = scheduled or now
-    await outbox.enqueue_many(
-        session,
-        [
-            outbox.NewMessage(
-                chat_id=chat_id,
-                method=method,
-                payload=payload,
-                dedupe_key=send_key(broadcast.id, chat_id),
-                purpose=PURPOSE_SEND,
-                ref_id=broadcast.id,
-                due_at=stagger(index, start),
-            )
-            for index, chat_id in enumerate(chats)
-        ],
-    )
+    # A thousand rows at a time: 10,000 recipients' rows built at once would cost the process
+    # tens of megabytes it keeps afterwards (same transaction, same result).
+    for first in range(0, len(chats), ENQUEUE_CHUNK):
+        await outbox.enqueue_many(
+            session,
+            [
+                outbox.NewMessage(
+                    chat_id=chat_id,
+                    method=method,
+                    payload=payload,
+                    dedupe_key=send_key(broadcast.id, chat_id),
+                    purpose=PURPOSE_SEND,
+                    ref_id=broadcast.id,
+                    due_at=stagger(index, start),
+                )
+                for index, chat_id in enumerate(chats[first : first + ENQUEUE_CHUNK], start=first)
+            ],
+        )
     await session.delete(draft)
     await session.flush()
     return broadcast

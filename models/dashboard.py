@@ -34,7 +34,7 @@ from sqlalchemy import BigInteger, Index, String, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import broadcasts, challenges, meals, questions
+from models import arrival, broadcasts, challenges, meals, questions
 from models.base import Base, BigIntPK, utcnow
 from models.outbox import OutboxState, OutgoingMessage
 from models.participant import Participant, ParticipantStatus, ProcessedUpdate
@@ -592,9 +592,8 @@ async def delivery_by_purpose(session: AsyncSession) -> dict[str, Delivery]:
 
 
 async def checked_in_count(session: AsyncSession) -> int | None:
-    """People checked in at the venue: None until a check-in feature exists."""
-    del session
-    return None
+    """People in the building now (checked in and not left: participants and walk-ins)."""
+    return await arrival.present_now(session)
 
 
 async def last_update_at(session: AsyncSession) -> datetime | None:

@@ -34,7 +34,7 @@ class OutboxState(enum.StrEnum):
     """Life of an outgoing message. Only `pending` and `sending` are not final."""
 
     PENDING = "pending"  # waiting for due_at (or for a retry)
-    SENDING = "sending"  # claimed by the sender; found at start-up = in flight during a crash
+    SENDING = "sending"  # claimed by the sender (its request may have left once `departed_at` is set)
     SENT = "sent"
     FAILED = "failed"  # refused by Telegram (400) or out of attempts
     BLOCKED = "blocked"  # 403: the person blocked the bot or left the chat
@@ -93,6 +93,9 @@ class OutgoingMessage(TimestampMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     # Sent again after a crash while it was in flight: the recipient may have it twice.
     in_doubt: Mapped[bool] = mapped_column(default=False, nullable=False)
+    # When the request of the current attempt left the throttle (committed before it leaves): a row
+    # found `sending` at start-up with this set may have reached Telegram; without it, it did not.
+    departed_at: Mapped[datetime | None] = mapped_column()
     # Higher goes first among rows that are due (e.g. a ticket answer before a broadcast).
     priority: Mapped[int] = mapped_column(SmallInteger, default=0, nullable=False)
 

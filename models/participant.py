@@ -60,11 +60,18 @@ class Participant(TimestampMixin, Base):
     # What the bot is waiting for from this person ("name", "question"...), or None.
     awaiting: Mapped[str | None] = mapped_column(String(32))
     reminders_enabled: Mapped[bool] = mapped_column(default=True, nullable=False)
+    # Since when the person has blocked the bot (None: reachable). Nothing is sent to them meanwhile.
+    unreachable_since: Mapped[datetime | None] = mapped_column()
 
     @property
     def is_active(self) -> bool:
         """True once registration is complete."""
         return self.status is ParticipantStatus.ACTIVE
+
+    @property
+    def reachable(self) -> bool:
+        """False while the person has blocked the bot."""
+        return self.unreachable_since is None
 
 
 class ProcessedUpdate(Base):

@@ -116,7 +116,7 @@ def state_line(texts: Texts, ticket: QuestionTicket, lang: str) -> str:
 
 
 def staff_header(event: EventConfig, texts: Texts, ticket: QuestionTicket, asker: Participant | None) -> str:
-    """Ticket number, asker (or "a participant of X"), challenge, state."""
+    """Ticket number, asker (or "a participant of X"), challenge, state, and how to answer while open."""
     lang = event.default_language
     lines = [
         texts.text(
@@ -130,6 +130,9 @@ def staff_header(event: EventConfig, texts: Texts, ticket: QuestionTicket, asker
     if ticket.follow_up_of is not None:
         lines.append(texts.text(lang, "questions.header_follow_up", number=ticket.follow_up_of))
     lines.append(state_line(texts, ticket, lang))
+    if ticket.state is not TicketState.CLOSED:
+        # Facilitators new to Telegram do not know that a reply is how the answer reaches the person.
+        lines.append(texts.text(lang, "questions.staff_hint"))
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ Telegram request. The buttons they carry are the `bc:` actions routed in `handle
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -56,6 +56,9 @@ def audience_name(services: Services, lang: str, audience: bc.Audience, *, plain
     elif audience.kind is bc.AudienceKind.MEAL:
         meal = event.meal(audience.arg or "")
         name = meal.name.get(lang, default) if meal else audience.arg or ""
+    elif audience.kind is bc.AudienceKind.NOT_ARRIVED:
+        day = date.fromisoformat(audience.arg or "")
+        name = day.strftime("%d/%m")
     key = f"audience.{audience.kind.value}"
     return label(services, lang, key, name=name) if plain else text(services, lang, key, name=name)
 
@@ -83,10 +86,24 @@ def _header(services: Services, lang: str, broadcast: bc.Broadcast) -> list[str]
     return lines
 
 
+def _seconds(value: float) -> int:
+    """Whole seconds, rounded up: "wait 0 s" would read as no wait at all."""
+    return max(1, int(-(-value // 1)))
+
+
 def progress_view(
-    services: Services, broadcast: bc.Broadcast, figures: bc.Progress, now: datetime
+    services: Services,
+    broadcast: bc.Broadcast,
+    figures: bc.Progress,
+    now: datetime,
+    *,
+    paused_for: float = 0.0,
 ) -> tuple[str, Keyboard]:
-    """The organiser's message while a broadcast is scheduled or sending."""
+    """The organiser's message while a broadcast is scheduled or sending.
+
+    `paused_for`: seconds Telegram still makes the bot wait (a 429), said so the organiser knows
+    why the figures stand still.
+    """
     lang = broadcast.language
     lines = _header(services, lang, broadcast)
     if (
@@ -109,6 +126,8 @@ def progress_view(
                 services, lang, "progress", done=number(lang, figures.done), total=number(lang, figures.total)
             )
         )
+        if paused_for > 0:
+            lines.append(text(services, lang, "progress_paused", seconds=_seconds(paused_for)))
     stop = InlineKeyboardButton(
         label(services, lang, "button.stop"), callback_data=button_data("stop", broadcast.id)
     )
@@ -116,9 +135,12 @@ def progress_view(
 
 
 def report_view(
-    services: Services, broadcast: bc.Broadcast, figures: bc.Progress
+    services: Services, broadcast: bc.Broadcast, figures: bc.Progress, *, waited: float = 0.0
 ) -> tuple[str, Keyboard | None]:
-    """The report once every delivery ended: figures, and what the organiser can do next."""
+    """The report once every delivery ended: figures, and what the organiser can do next.
+
+    `waited`: the longest wait Telegram imposed while it was sent (a 429), which made it slower.
+    """
     lang = broadcast.language
     lines = _header(services, lang, broadcast)
     lines.append(text(services, lang, "report_stopped" if figures.cancelled else "report_done"))
@@ -129,6 +151,8 @@ def report_view(
         lines.append(text(services, lang, "report_cancelled", count=number(lang, figures.cancelled)))
     if figures.in_doubt:
         lines.append(text(services, lang, "report_in_doubt", count=number(lang, figures.in_doubt)))
+    if waited > 0:
+        lines.append(text(services, lang, "report_slowed", seconds=_seconds(waited)))
     if broadcast.revision:
         lines.append(text(services, lang, "report_edited", count=broadcast.revision))
     if broadcast.deleted_at is not None:

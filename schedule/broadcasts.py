@@ -7,6 +7,12 @@ with the progress at most every `PROGRESS_EVERY` seconds, then with the report (
 failed, in doubt) and the buttons to list who missed it, correct it or delete it everywhere; it does
 the same for a correction or a deletion in progress, and purges drafts nobody finished.
 
+Progress edits are cosmetic: they go through the throttle as background requests, sent when no
+delivery may go (or after waiting `RateLimits.background_max_wait`), so they never slow the
+broadcast down; the runner waits for one before rendering the next, so they coalesce. The final
+report is sent like any other request. When Telegram makes the bot wait (a 429), the progress says
+so, and the report says why the broadcast was slower.
+
 It runs as named PTB jobs: `FOLLOW_JOB`, one look every `TICK_SECONDS` (sooner when a handler wakes
 it after a commit), and `PURGE_JOB`. Everything it follows is read from the database at each look,
 so a restart (even a crash mid-broadcast) loses nothing: the first look after start picks up where
@@ -24,11 +30,12 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.context import HackbotApplication, HackbotContext, Services
+from bot.delivery.throttle import TelegramThrottle
 from models import broadcasts as bc
 from models.privacy import ERASED_ID
 from schedule.broadcast_views import Keyboard, operation_view, progress_view, report_view
@@ -47,6 +54,9 @@ PROGRESS_EVERY = 3.0
 Edits count against the same 30 messages a second as the broadcast: at 3 s, a 1,000-person
 broadcast spends 12 of its ~35 seconds' requests on progress instead of 17 at 2 s."""
 PURGE_EVERY = 600.0
+SLOWED_FROM = 3.0
+"""A 429 asking to wait at least this many seconds is worth a line in the report (shorter ones
+only cost a second or two)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +85,8 @@ class BroadcastRunner:
         """Not started yet: see `start`."""
         self.application = application
         self._shown: dict[tuple[str, int], _Shown] = {}
+        # The longest wait Telegram imposed while each broadcast was sending (for its report).
+        self._waited: dict[int, float] = {}
         self._running = False
         self._looking = False
         self._again = False
@@ -151,21 +163,35 @@ class BroadcastRunner:
         async with self.services.db.transaction() as session:
             await bc.purge_expired_drafts(session, self.services.now())
 
+    def _throttle(self) -> TelegramThrottle | None:
+        limiter = getattr(self.application.bot, "rate_limiter", None)
+        return limiter if isinstance(limiter, TelegramThrottle) else None
+
     async def tick(self) -> None:
         """One look at everything in progress."""
         services = self.services
         now = services.now()
+        throttle = self._throttle()
+        state = throttle.state() if throttle is not None else None
         async with services.db.read() as session:
             broadcasts = await bc.active_broadcasts(session)
             operations = await bc.active_operations(session)
             sends = {b.id: await bc.progress(session, bc.PURPOSE_SEND, b.id) for b in broadcasts}
             changes = {o.id: await bc.progress(session, bc.purpose_of(o.kind), o.id) for o in operations}
         for broadcast in broadcasts:
-            await self._follow(broadcast, sends[broadcast.id], now)
+            paused_for = 0.0
+            if state is not None and broadcast.status is bc.BroadcastStatus.SENDING:
+                paused_for = state.paused_for
+                if state.last_retry_after >= SLOWED_FROM:
+                    waited = self._waited.get(broadcast.id, 0.0)
+                    self._waited[broadcast.id] = max(waited, state.last_retry_after)
+            await self._follow(broadcast, sends[broadcast.id], now, paused_for)
         for operation in operations:
             await self._follow_operation(operation, changes[operation.id], now)
 
-    async def _follow(self, broadcast: bc.Broadcast, figures: bc.Progress, now: datetime) -> None:
+    async def _follow(
+        self, broadcast: bc.Broadcast, figures: bc.Progress, now: datetime, paused_for: float = 0.0
+    ) -> None:
         services = self.services
         if broadcast.status is bc.BroadcastStatus.SCHEDULED:
             if broadcast.scheduled_at is not None and broadcast.scheduled_at > now and not figures.cancelled:
@@ -175,13 +201,15 @@ class BroadcastRunner:
             broadcast.status = bc.BroadcastStatus.SENDING
         key = ("b", broadcast.id)
         if figures.finished:
-            text, keyboard = report_view(services, broadcast, figures)
+            waited = self._waited.get(broadcast.id, 0.0)
+            text, keyboard = report_view(services, broadcast, figures, waited=waited)
             if await self._show(
                 key, broadcast.progress_chat_id, broadcast.progress_message_id, text, keyboard
             ):
                 async with services.db.transaction() as session:
                     await bc.finish_broadcast(session, broadcast.id, figures, now)
                 self._shown.pop(key, None)
+                self._waited.pop(broadcast.id, None)
                 log.info(
                     "broadcast %d finished: %d sent, %d blocked, %d failed, %d cancelled, %d in doubt",
                     broadcast.id,
@@ -192,7 +220,7 @@ class BroadcastRunner:
                     figures.in_doubt,
                 )
             return
-        text, keyboard = progress_view(services, broadcast, figures, now)
+        text, keyboard = progress_view(services, broadcast, figures, now, paused_for=paused_for)
         await self._show(
             key, broadcast.progress_chat_id, broadcast.progress_message_id, text, keyboard, hold=True
         )
@@ -237,6 +265,13 @@ class BroadcastRunner:
         ):
             return True
         bot = self.application.bot
+        # A progress edit must not take a place a delivery could use (see the module docstring).
+        # (The application's bot is typed without rate-limiter arguments: passed untyped.)
+        background: dict[str, Any] = (
+            {"rate_limit_args": {"priority": "background"}}
+            if hold and getattr(bot, "rate_limiter", None) is not None
+            else {}
+        )
         try:
             if message_id is None:
                 if hold:
@@ -244,7 +279,11 @@ class BroadcastRunner:
                 await bot.send_message(chat_id, text, reply_markup=keyboard)
             else:
                 await bot.edit_message_text(
-                    text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard
+                    text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=keyboard,
+                    **background,
                 )
         except BadRequest as exc:
             # "message is not modified" after a restart, or the message is gone: nothing more to do.

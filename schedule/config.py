@@ -268,13 +268,18 @@ class Role(BaseModel):
 
 
 class FaqEntry(BaseModel):
-    """A question and its answer, shown by /faq."""
+    """A question and its answer, shown by /faq and given when a typed question matches it.
+
+    `keywords` (any language, accents and case ignored) are words that, found in a message typed
+    to the bot, point at this entry ("toilettes", "wc"); see `models.faq`.
+    """
 
     model_config = _STRICT
 
     id: Slug
     question: LocalizedText
     answer: LocalizedText
+    keywords: list[NonEmptyStr] = Field(default_factory=list)
 
 
 class PrivacySettings(BaseModel):
@@ -358,6 +363,106 @@ class QuietHours(BaseModel):
         return dt.datetime.combine(day, self.end, tzinfo=tz)
 
 
+class SurveyChoice(BaseModel):
+    """One answer offered by a choice question of the satisfaction survey."""
+
+    model_config = _STRICT
+
+    id: Slug
+    label: LocalizedText
+
+
+SurveyKind = Literal["scale", "choice", "text"]
+"""`scale`: 1 to 5 buttons; `choice`: one of `choices`; `text`: a free comment (quotable if allowed)."""
+
+
+class SurveyQuestion(BaseModel):
+    """One question of the satisfaction survey, asked in its own message."""
+
+    model_config = _STRICT
+
+    id: Slug
+    kind: SurveyKind
+    text: LocalizedText
+    choices: list[SurveyChoice] = Field(default_factory=list)
+    optional: bool = False
+
+    @model_validator(mode="after")
+    def _choices_fit_kind(self) -> Self:
+        if self.kind == "choice" and len(self.choices) < 2:
+            raise ConfigCheckError([(("choices",), "a choice question needs at least two choices")])
+        if self.kind != "choice" and self.choices:
+            raise ConfigCheckError([(("choices",), f"a {self.kind} question has no choices")])
+        if len({choice.id for choice in self.choices}) != len(self.choices):
+            raise ConfigCheckError([(("choices",), "a choice id is listed twice")])
+        return self
+
+    def choice(self, choice_id: str) -> SurveyChoice | None:
+        """The choice with this id, if the question offers it."""
+        return next((c for c in self.choices if c.id == choice_id), None)
+
+
+ProfileKind = Literal["choice", "text"]
+
+
+class ProfileQuestion(BaseModel):
+    """An optional question asked once registration is complete ("which centre do you come from?").
+
+    Funders ask for such figures; the answer is always skippable, shown by /mydata, erased by
+    /forget, and counted in the impact report (small groups merged, so nobody stands out).
+    """
+
+    model_config = _STRICT
+
+    id: Slug
+    kind: ProfileKind
+    text: LocalizedText
+    choices: list[SurveyChoice] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _choices_fit_kind(self) -> Self:
+        if self.kind == "choice" and len(self.choices) < 2:
+            raise ConfigCheckError([(("choices",), "a choice question needs at least two choices")])
+        if self.kind == "text" and self.choices:
+            raise ConfigCheckError([(("choices",), "a text question has no choices")])
+        if len({choice.id for choice in self.choices}) != len(self.choices):
+            raise ConfigCheckError([(("choices",), "a choice id is listed twice")])
+        return self
+
+    def choice(self, choice_id: str) -> SurveyChoice | None:
+        """The choice with this id, if the question offers it."""
+        return next((c for c in self.choices if c.id == choice_id), None)
+
+
+class SurveySettings(BaseModel):
+    """The satisfaction survey sent after the event (moved out of quiet hours)."""
+
+    model_config = _STRICT
+
+    send_after_minutes: int = Field(default=900, ge=0)
+    """Minutes after the end of the event (900: the morning after an event ending at 18:00)."""
+    reminder_after_minutes: int = Field(default=1440, gt=0)
+    """Minutes after the survey was sent at which those who have not answered are reminded once."""
+    open_days: int = Field(default=7, gt=0)
+    """Answers are accepted for this many days after the survey was sent."""
+    questions: list[SurveyQuestion] = Field(min_length=1, max_length=12)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        ids = [question.id for question in self.questions]
+        problems: list[tuple[Loc, str]] = [
+            (("questions", index, "id"), f"duplicate id '{qid}'")
+            for index, qid in enumerate(ids)
+            if qid in ids[:index]
+        ]
+        _raise_if(problems)
+        return self
+
+    def question(self, question_id: str) -> SurveyQuestion | None:
+        """The question with this id, if any."""
+        return next((q for q in self.questions if q.id == question_id), None)
+
+
 class TeamPicking(BaseModel):
     """When participants may pick or change their challenge (defaults: see `EventConfig`)."""
 
@@ -381,6 +486,83 @@ class ExpectedParticipants(BaseModel):
         if self.max < self.min:
             raise ConfigCheckError([(("max",), "must be >= min")])
         return self
+
+
+class ResultsCriterion(BaseModel):
+    """One criterion of the evening: peer feedback rates it 1-5, the jury scores it 1-10 with a weight."""
+
+    model_config = _STRICT
+
+    id: Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=12)]
+    label: LocalizedText
+    weight: float = Field(default=1.0, gt=0, le=100)
+
+
+class ResultsSettings(BaseModel):
+    """The results evening (`results:` in the event file): submissions, feedback, jury, public vote.
+
+    Without the section the evening has no deadline, no criteria and no jury: commands say so.
+    """
+
+    model_config = _STRICT
+
+    item: Slug | None = None
+    deadline_item: Slug | None = None
+    reminder_minutes: int = Field(default=60, ge=0)
+    feedback_criteria: list[ResultsCriterion] = Field(default_factory=list, max_length=6)
+    jury_criteria: list[ResultsCriterion] = Field(default_factory=list, max_length=6)
+    jurors: list[int] = Field(default_factory=list)
+    normalisation: Literal["none", "zscore", "minmax"] = "zscore"
+    public_vote: bool = False
+    publish: Literal["ranking", "prizes"] = "ranking"
+    prizes: int = Field(default=3, ge=1, le=20)
+
+    @field_validator("jurors")
+    @classmethod
+    def _positive_jurors(cls, value: list[int]) -> list[int]:
+        if any(user_id <= 0 for user_id in value) or len(set(value)) != len(value):
+            raise ValueError("jurors are distinct Telegram user ids (positive numbers)")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_criteria(self) -> Self:
+        for name in ("feedback_criteria", "jury_criteria"):
+            ids = [c.id for c in getattr(self, name)]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{name}: a criterion id is listed twice")
+        return self
+
+
+class ArrivalSettings(BaseModel):
+    """Arrival at the venue (`arrival:` in the event file): the welcome desk, the poster, badges.
+
+    Without the section, organisers alone scan badges, there is no self check-in, and the days are
+    the days of the programme.
+    """
+
+    model_config = _STRICT
+
+    desk_volunteers: list[int] = Field(default_factory=list)
+    """Telegram user ids of the people at the welcome desk (organisers may scan too)."""
+    self_check_in: bool = False
+    """Whether a poster at the entrance lets registered people check themselves in."""
+    days: list[dt.date] = Field(default_factory=list)
+    """Days people check in (event timezone); empty: the days of the programme."""
+    check_out_at: dt.time = dt.time(23, 30)
+    """Everyone still present is checked out at this local time (before 06:00: the night after)."""
+    badge_message_at: dt.time = dt.time(18, 0)
+    """The day before the first day, at this local time, everyone is sent their badge."""
+
+    @field_validator("desk_volunteers")
+    @classmethod
+    def _positive_desk_ids(cls, value: list[int]) -> list[int]:
+        if any(user_id <= 0 for user_id in value):
+            raise ValueError("Telegram user ids are positive numbers")
+        return value
+
+    def is_desk(self, user_id: int, organisers: list[int]) -> bool:
+        """Whether this Telegram user may check people in (desk volunteers and organisers)."""
+        return user_id in self.desk_volunteers or user_id in organisers
 
 
 class EventConfig(BaseModel):
@@ -412,6 +594,12 @@ class EventConfig(BaseModel):
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     team_picking: TeamPicking = Field(default_factory=TeamPicking)
     question_escalation_minutes: int = Field(default=10, gt=0)
+    survey: SurveySettings | None = None
+    """The satisfaction survey sent after the event; None: no survey."""
+    profile_questions: list[ProfileQuestion] = Field(default_factory=list, max_length=5)
+    """Optional questions asked after registration (funders' figures), each skippable."""
+    results: ResultsSettings = Field(default_factory=ResultsSettings)
+    arrival: ArrivalSettings = Field(default_factory=ArrivalSettings)
 
     # ---- field-level checks -------------------------------------------------------------------
 
@@ -453,6 +641,7 @@ class EventConfig(BaseModel):
         problems += self._overlaps()
         problems += self._offset_problems()
         problems += self._team_picking_problems()
+        problems += self._results_problems()
         _raise_if(problems)
         return self
 
@@ -461,6 +650,7 @@ class EventConfig(BaseModel):
         sections: dict[str, list[str]] = {
             "programme": [i.id for i in self.programme],
             "challenges": [c.id for c in self.challenges],
+            "profile_questions": [q.id for q in self.profile_questions],
             "meals": [m.id for m in self.meals],
             "roles": [r.id for r in self.roles],
             "faq": [f.id for f in self.faq],
@@ -563,6 +753,14 @@ class EventConfig(BaseModel):
             return [(("team_picking", where), "team picking must close after it opens")]
         return []
 
+    def _results_problems(self) -> list[tuple[Loc, str]]:
+        item_ids = {i.id for i in self.programme}
+        return [
+            (("results", name), f"unknown programme item '{value}'")
+            for name in ("item", "deadline_item")
+            if (value := getattr(self.results, name)) is not None and value not in item_ids
+        ]
+
     def _datetimes(self) -> Iterator[tuple[Loc, dt.datetime]]:
         for index, item in enumerate(self.programme):
             yield ("programme", index, "start"), item.start
@@ -623,6 +821,17 @@ class EventConfig(BaseModel):
             return challenge.title.get(lang, self.default_language)
         return stored_title or challenge_id
 
+    @property
+    def submission_deadline(self) -> dt.datetime | None:
+        """When team submissions close (the start of `results.deadline_item`, else of `results.item`)."""
+        item_id = self.results.deadline_item or self.results.item
+        item = self.item(item_id) if item_id else None
+        return item.start if item is not None else None
+
+    def is_juror(self, user_id: int) -> bool:
+        """Whether this Telegram user is on the jury of the results evening."""
+        return user_id in self.results.jurors
+
     def role_label(self, lang: str, role_id: str) -> str | None:
         """The role's label in `lang`, or None if the event does not (or no longer) offer it."""
         role = self.role(role_id)
@@ -670,6 +879,10 @@ class EventConfig(BaseModel):
     def is_organiser(self, user_id: int) -> bool:
         """Whether this Telegram user id is listed under `organisers`."""
         return user_id in self.organisers
+
+    def arrival_days(self) -> list[dt.date]:
+        """Days people check in: `arrival.days`, else the days of the programme."""
+        return sorted(self.arrival.days) if self.arrival.days else self.days()
 
     def days(self) -> list[dt.date]:
         """Dates (event timezone) on which at least one programme item starts, in order."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
@@ -47,6 +48,7 @@ _Found = TypeVar("_Found")
 _PHOTO_BYTES = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")  # a minimal JPEG
 _VOICE_BYTES = b"OggS\x00\x02" + b"\x00" * 20
 _STICKER_BYTES = b"RIFF\x1a\x00\x00\x00WEBPVP8 "
+_DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ENTITY_PATTERNS = (
     ("bot_command", re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")),
     ("mention", re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}\b")),
@@ -470,6 +472,16 @@ class SimCallbackQuery:
     def answer(self) -> AnsweredCallback | None:
         """The answerCallbackQuery call, once made."""
         return self.record.answer
+
+    @property
+    def update_id(self) -> int | None:
+        """The id of the update that carried the press (None if the bot's filter dropped it)."""
+        return self.record.update.update_id if self.record.update else None
+
+    @property
+    def handed_at(self) -> float | None:
+        """When the bot was handed the press (``time.monotonic()``), None while not yet handed out."""
+        return self.record.update.handed_at if self.record.update else None
 
     @property
     def answered(self) -> bool:
@@ -930,6 +942,29 @@ class SimUser:
         if markup and markup.get("one_time_keyboard"):
             target.reply_keyboard = None
         return await self.send_text(text, chat=chat, bot=bot, entities=[])
+
+    async def open_link(self, url: str, *, bot: SimBot | None = None) -> SimMessage:
+        """Open a ``https://t.me/<bot>?start=<payload>`` link (typed, tapped, or scanned from a QR code).
+
+        Telegram opens the private chat with that bot and sends ``/start <payload>`` on the person's
+        behalf, with a ``bot_command`` entity on ``/start`` only. A payload Telegram would refuse
+        (over 64 characters, or other than ``A-Z a-z 0-9 _ -``) is dropped: the chat opens with a
+        bare ``/start``. A link to an unknown bot raises LookupError.
+        """
+        parsed = urllib.parse.urlsplit(url)
+        username = parsed.path.strip("/")
+        if parsed.scheme not in ("https", "http") or parsed.netloc.lower() not in ("t.me", "telegram.me"):
+            raise LookupError(f"not a Telegram link: {url!r}")
+        found = next((b for b in self.sim.bots if b.username.lower() == username.lower()), None)
+        if found is None or (bot is not None and found.id != bot.id):
+            raise LookupError(f"no bot @{username} here")
+        bot = found
+        payload = urllib.parse.parse_qs(parsed.query).get("start", [""])[0]
+        text = "/start"
+        if _DEEP_LINK_PAYLOAD.fullmatch(payload):
+            text = f"/start {payload}"
+        entities = [{"type": "bot_command", "offset": 0, "length": len("/start")}]
+        return await self.send_text(text, bot=bot, entities=entities)
 
     # --- waiting ------------------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -358,7 +359,7 @@ class Simulator:
             "chat_instance": str(abs(hash((stored.chat.id, bot.id))) % 10**18),
             "data": data,
         }
-        self.world.enqueue_update(bot, "callback_query", payload, chat_key=stored.chat.id)
+        record.update = self.world.enqueue_update(bot, "callback_query", payload, chat_key=stored.chat.id)
         return record
 
     def set_blocked(self, user: UserAccount, bot: BotAccount, *, blocked: bool) -> None:
@@ -395,6 +396,22 @@ class Simulator:
             "new_chat_member": self.world.chat_member(chat, bot.id),
         }
         self.world.enqueue_update(bot, "my_chat_member", payload, chat_key=chat.id)
+
+    @contextmanager
+    def one_poll(self, bot: SimBot | None = None) -> Iterator[None]:
+        """Hold the bot's updates while the block runs, then hand them out together.
+
+        What people do inside the block (presses with ``wait_answer=False``, messages) reaches the
+        bot in ONE ``getUpdates`` answer (up to its ``limit``, 100 by default, like Telegram), or in
+        one go to its webhook: a room of people tapping within the same instant.
+        """
+        account = (bot or self.bot).account
+        account.updates_held = True
+        try:
+            yield
+        finally:
+            account.updates_held = False
+            account.updates_signal.fire()
 
     def redeliver(self, update_id: int, bot: SimBot | None = None) -> None:
         """Deliver an update again, with the same update_id (Telegram does so when unsure it was received)."""

@@ -78,6 +78,7 @@ class CallbackRecord:
     data: str | None
     created: float = field(default_factory=time.monotonic)
     answer: AnsweredCallback | None = None
+    update: PendingUpdate | None = None  # the callback_query update that carried it
 
 
 def is_rate_limited(method: str) -> bool:
@@ -904,11 +905,16 @@ class BotApi:
     @staticmethod
     def pending_batch(bot: BotAccount, limit: int) -> list[PendingUpdate]:
         """Up to ``limit`` updates: redeliveries first, so the bot's next offset does not go backwards."""
+        if bot.updates_held:
+            return []
         forced = [u for u in bot.updates if u.forced and not u.delivered]
         normal = sorted((u for u in bot.updates if not u.forced), key=lambda u: u.update_id)
         batch = (forced + normal)[:limit]
+        handed = time.monotonic()
         for update in batch:
             update.delivered = True
+            if update.handed_at is None:
+                update.handed_at = handed
         return batch
 
     def get_webhook_info(self, bot: BotAccount, params: dict[str, Any]) -> dict[str, Any]:

@@ -195,6 +195,8 @@ class SimServer:
                 blocked: set[int] = set()
                 next_retry: float | None = None
                 for update in sorted(bot.updates, key=lambda u: (not u.forced, u.update_id)):
+                    if bot.updates_held:
+                        break
                     waiting = update.update_id in in_flight or update.retry_at > now
                     if update.retry_at > now:
                         next_retry = min(next_retry or update.retry_at, update.retry_at)
@@ -206,6 +208,8 @@ class SimServer:
                         break
                     if update.chat_key is not None:
                         blocked.add(update.chat_key)
+                    if update.handed_at is None:
+                        update.handed_at = time.monotonic()
                     in_flight[update.update_id] = asyncio.get_running_loop().create_task(
                         self._push_one(bot, update, in_flight)
                     )

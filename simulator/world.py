@@ -122,6 +122,7 @@ class PendingUpdate:
     delivered: bool = False
     attempts: int = 0
     retry_at: float = 0.0
+    handed_at: float | None = None  # monotonic time a getUpdates answer (or the webhook) first carried it
 
 
 @dataclass
@@ -155,6 +156,9 @@ class BotAccount:
     allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
     webhook: Webhook | None = None
     poll_generation: int = 0
+    # While set, no update is handed out (getUpdates waits, the webhook pusher too): the updates
+    # queued meanwhile then go out together, as Telegram does after a burst (`Simulator.one_poll`).
+    updates_held: bool = False
     commands: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     menu_buttons: dict[int | None, dict[str, Any]] = field(default_factory=dict)
     descriptions: dict[tuple[str, str], str] = field(default_factory=dict)

@@ -13,6 +13,7 @@ Each page is also served without its layout when the `X-Hackbot-Partial: 1` head
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,10 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import challenges as challenge_store
 from models import dashboard as store
+from models import reachability
 from models.meals import MealCounts
 from models.questions import TicketState
 from schedule.config import EventConfig, ProgrammeItem
-from web import charts, exports
+from web import archive, charts, exports
+from web import arrival as arrival_page
+from web import report as report_page
+from web import results as results_page
 
 if TYPE_CHECKING:
     from bot.context import Services
@@ -45,11 +50,44 @@ LANG_COOKIE = "hackbot_lang"
 PARTIAL_HEADER = "X-Hackbot-Partial"
 EXPORTS = ("participants", "teams", "meals", "questions")
 
-ORGANISER_PAGES = ("overview", "registrations", "teams", "meals", "questions", "announcements", "exports")
+ORGANISER_PAGES = (
+    "overview",
+    "registrations",
+    "teams",
+    "arrivals",
+    "meals",
+    "questions",
+    "announcements",
+    "results",
+    "exports",
+)
 FACILITATOR_PAGES = ("teams", "questions")
 _PATHS = {name: "/" if name == "overview" else f"/{name}" for name in ORGANISER_PAGES}
 
 Builder = Callable[[AsyncSession, "Request"], Awaitable[dict[str, Any]]]
+
+NARROW_NBSP = "\u202f"
+# A space (or none) before ":", ";", "!" or "?" ending a word: French puts a narrow no-break space
+# there. Times (12:30) and addresses (https://) are left alone: the sign is not followed by a space.
+_FRENCH_PUNCTUATION = re.compile(r"(?<=[^\s\u202f])[ \u00a0]?([:;!?])(?=\s|$)")
+
+
+def typography(lang: str, text: str) -> str:
+    """`text` with the spacing rules of `lang` (French: "Présents : 4" with a narrow no-break space)."""
+    if lang != "fr":
+        return text
+    return _FRENCH_PUNCTUATION.sub(NARROW_NBSP + r"\1", text)
+
+
+def colon(lang: str, label: str) -> str:
+    """`label` followed by a colon, spaced as `lang` wants it."""
+    return label + (NARROW_NBSP + ":" if lang == "fr" else ":")
+
+
+def purpose_label(t: Callable[..., str], catalog_has: Callable[[str], bool], purpose: str) -> str:
+    """What a kind of outgoing message is for, in words ("broadcast" -> "Annonces")."""
+    key = "announcements.purposes." + re.sub(r"[^a-z0-9]+", "_", purpose.lower())
+    return t(key) if catalog_has(key) else t("announcements.purpose_other", purpose=purpose)
 
 
 @dataclass(frozen=True)
@@ -67,8 +105,12 @@ class Request:
         return self.services.event
 
     def t(self, key: str, /, **params: object) -> str:
-        """A dashboard text (plain: the template escapes it)."""
-        return self.services.catalog.label(self.lang, f"dashboard.{key}", **params)
+        """A dashboard text (plain: the template escapes it), with the language's typography."""
+        return typography(self.lang, self.services.catalog.label(self.lang, f"dashboard.{key}", **params))
+
+    def has_text(self, key: str) -> bool:
+        """Whether the catalog has this dashboard text."""
+        return f"dashboard.{key}" in self.services.catalog.keys(self.lang)
 
     def challenge_title(self, challenge_id: str | None, stored: dict[str, str] | None = None) -> str:
         """The challenge's title in our language (a removed challenge keeps its stored title or id)."""
@@ -153,14 +195,20 @@ class Dashboard:
             "overview": (self._overview, True),
             "registrations": (self._registrations, True),
             "teams": (self._teams, False),
+            "arrivals": (arrival_page.page, True),
             "meals": (self._meals, True),
             "questions": (self._questions, False),
             "announcements": (self._announcements, True),
+            "results": (results_page.page, True),
             "exports": (self._exports, True),
         }
         for name, (builder, organisers_only) in pages.items():
             router.add_get(_PATHS[name], self._page_view(name, builder, organisers_only))
         router.add_get("/export/{name}.csv", self.export)
+        arrival_page.add_routes(self, router, Request)
+        results_page.add_routes(self, router, Request)
+        report_page.add_routes(self, router)
+        archive.add_routes(self, router)
         router.add_get("/signin/{token}", self.sign_in_page)
         router.add_post("/signin/{token}", self.sign_in)
         router.add_post("/signout", self.sign_out)
@@ -192,7 +240,7 @@ class Dashboard:
 
     def _t(self, lang: str) -> Callable[..., str]:
         catalog = self.services.catalog
-        return lambda key, /, **params: catalog.label(lang, f"dashboard.{key}", **params)
+        return lambda key, /, **params: typography(lang, catalog.label(lang, f"dashboard.{key}", **params))
 
     def _message(self, request: web.Request, status: int, key: str, **params: object) -> web.Response:
         lang = self._lang(request)
@@ -218,6 +266,8 @@ class Dashboard:
             r=req,
             t=req.t,
             duration=duration,
+            colon=lambda label: colon(req.lang, label),
+            refresh_seconds=max(1, round(self.server.refresh_seconds)),
             lang=req.lang,
             languages=req.event.languages,
             nav=nav,
@@ -260,6 +310,8 @@ class Dashboard:
         upcoming = [item for item in event.sorted_programme if item.start > req.now]
         return {
             "registrations": registrations,
+            # Participants who blocked the bot: nothing reaches them (reminders, announcements).
+            "unreachable": await reachability.unreachable_count(session),
             "checked_in": await store.checked_in_count(session),
             "in_teams": sum(team.members for team in teams),
             "places": sum(team.capacity for team in teams if not team.removed),
@@ -333,7 +385,10 @@ class Dashboard:
                     key=figure.challenge_id,
                 )
             )
-        legend = charts.Legend([(req.role_label(role.id), req.role_colour(role.id)) for role in event.roles])
+        legend = charts.Legend(
+            [(req.role_label(role.id), req.role_colour(role.id)) for role in event.roles],
+            frame=req.t("teams.chart_frame"),
+        )
         return {
             "teams": teams,
             "teamless": await store.teamless_count(session) if req.viewer.is_organiser else None,
@@ -353,24 +408,28 @@ class Dashboard:
         )
         meals = []
         rows = []
+        presence = await arrival_page.meal_presence(session, req)
         for counts in report:
             meal = by_id.get(counts.meal_id)
             name = meal.name.get(req.lang, event.default_language) if meal else counts.meal_id
             start = event.meal_window(meal)[0] if meal else None
             diets = self._diet_rows(req, counts)
-            meals.append({"counts": counts, "name": name, "start": start, "diets": diets})
+            meals.append(
+                {"counts": counts, "name": name, "start": start, "diets": diets, "present": presence(start)}
+            )
+            # The bar counts confirmed people only (what the caterer must serve); those who did not
+            # answer are drawn apart, dashed, and not counted. Check-in adds "present" here.
             rows.append(
                 charts.BarRow(
                     name,
-                    [
-                        charts.Segment(req.t("meals.attending"), counts.attending, charts.PALETTE[1]),
-                        charts.Segment(req.t("meals.no_answer"), counts.no_answer, charts.GREY),
-                    ],
+                    [charts.Segment(req.t("meals.attending"), counts.attending, charts.PALETTE[1])],
                     key=counts.meal_id,
+                    pending=counts.no_answer,
+                    pending_label=req.t("meals.no_answer"),
                 )
             )
         legend = charts.Legend(
-            [(req.t("meals.attending"), charts.PALETTE[1]), (req.t("meals.no_answer"), charts.GREY)]
+            [(req.t("meals.attending"), charts.PALETTE[1])], pending=req.t("meals.chart_pending")
         )
         return {
             "meals": meals,
@@ -389,10 +448,17 @@ class Dashboard:
         figures = await store.question_figures(session, req.now)
         states = [TicketState.OPEN, TicketState.CLAIMED, TicketState.ANSWERED, TicketState.CLOSED]
         colours = [charts.PALETTE[4], charts.PALETTE[2], charts.PALETTE[1], charts.GREY]
+        # A state's name agrees with its count: "1 Répondue", "2 Répondues".
         rows = [
             charts.BarRow(
-                req.t(f"questions.state_{state}"),
-                [charts.Segment(req.t(f"questions.state_{state}"), figures.by_state.get(state, 0), colour)],
+                req.t(f"questions.state_{state}", count=figures.by_state.get(state, 0)),
+                [
+                    charts.Segment(
+                        req.t(f"questions.state_{state}", count=figures.by_state.get(state, 0)),
+                        figures.by_state.get(state, 0),
+                        colour,
+                    )
+                ],
                 key=str(state),
             )
             for state, colour in zip(states, colours, strict=True)
@@ -400,14 +466,18 @@ class Dashboard:
         return {
             "figures": figures,
             "states": [
-                (str(state), req.t(f"questions.state_{state}"), figures.by_state.get(state, 0))
+                (
+                    str(state),
+                    req.t(f"questions.state_{state}", count=figures.by_state.get(state, 0)),
+                    figures.by_state.get(state, 0),
+                )
                 for state in states
             ],
             "waiting": [
                 {
                     "ticket": question,
                     "team": req.challenge_title(question.challenge_id),
-                    "state": req.t(f"questions.state_{question.state}"),
+                    "state": req.t(f"questions.state_{question.state}", count=1),
                     "wait": duration(max(timedelta(0), req.now - question.waiting_since)),
                 }
                 for question in figures.waiting
@@ -456,7 +526,10 @@ class Dashboard:
         legend = charts.Legend([(req.t(f"announcements.{name}"), colour) for name, colour in colours.items()])
         return {
             "items": items,
-            "by_purpose": await store.delivery_by_purpose(session),
+            "by_purpose": [
+                (purpose, purpose_label(req.t, req.has_text, purpose), delivery)
+                for purpose, delivery in (await store.delivery_by_purpose(session)).items()
+            ],
             "chart": charts.bar_chart(
                 rows, title=req.t("announcements.chart"), chart_id="chart-announcements", legend=legend
             ),
@@ -481,7 +554,9 @@ class Dashboard:
         req = Request(viewer, self._lang(request), self.services.now(), self.services)
         async with self.services.db.read() as session:
             header, rows = await getattr(self, f"_csv_{name}")(session, req)
-        body = exports.to_csv(header, rows, delimiter=exports.delimiter_for(req.lang))
+        body = exports.to_csv(
+            header, rows, delimiter=exports.delimiter_for(req.lang), decimal=exports.decimal_for(req.lang)
+        )
         log.info("dashboard: %s export downloaded by %s", name, viewer.telegram_id)
         return web.Response(
             body=body,
@@ -564,7 +639,7 @@ class Dashboard:
             [
                 row.ticket_id,
                 req.challenge_title(row.challenge_id) if row.challenge_id else "",
-                req.t(f"questions.state_{row.state}"),
+                req.t(f"questions.state_{row.state}", count=1),
                 req.local(row.asked_at, fmt),
                 req.local(row.claimed_at, fmt) if row.claimed_at else "",
                 req.local(row.answered_at, fmt) if row.answered_at else "",

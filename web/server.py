@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 DEFAULT_WEBHOOK_PATH = "/telegram"
-# Same list as long polling (bot/cli.py): the update kinds the handlers use.
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+# The update kinds the handlers use, for long polling (bot/cli.py) and the webhook alike.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 WEBHOOK_MAX_CONNECTIONS = 40  # Telegram's default
 MAX_UPDATE_BYTES = 1024 * 1024
 

@@ -2,18 +2,24 @@
 
 The cycle of a row:
 
-1. claim: due `pending` rows become `sending` in a transaction committed *before* the request, so a
-   crash leaves evidence. At most one row per chat is in flight, so every chat receives its messages
-   in order; across chats up to `concurrency` requests are in flight at once (29 msg/s with 50 ms of
-   network latency needs about two dozen in parallel).
-2. send through the bot with `rate_limit_args={"priority": "bulk"}`: the `TelegramThrottle` on the
-   Application keeps the flood limits and lets interactive replies overtake.
+1. claim: due `pending` rows become `sending` (claimed) in a transaction. At most one row per chat
+   is claimed, so every chat receives its messages in order; across chats up to `concurrency`
+   requests wait in the throttle or are in flight at once (29 msg/s with 50 ms of network latency
+   needs about two dozen in parallel). A row whose recipient blocked the bot
+   (`models.reachability`) is finished `blocked` at once, without a request.
+2. send through the bot with `rate_limit_args={"priority": "bulk", "before_send": ...}`: the
+   `TelegramThrottle` on the Application keeps the flood limits and lets interactive replies
+   overtake; when it lets the request go, `before_send` commits the row's `departed_at` *before*
+   the request leaves (marks of requests leaving together share one transaction), so a crash
+   leaves evidence of exactly the requests that may have reached Telegram.
 3. record, in one transaction with the feature's `on_result` hook: `sent` (with the message id), or
    back to `pending` later (429, network errors, 5xx: exponential backoff, `failed` after
-   `max_attempts`), or `blocked` (403, final), or `failed` (400, final, Telegram's description kept).
+   `max_attempts`), or `blocked` (403, final: the person is marked unreachable), or `failed` (400,
+   final, Telegram's description kept).
 
-At start-up, rows still `sending` were in flight during a crash: they go back to `pending` with
-`in_doubt=True` (the recipient may get that one message twice; nothing else is ever re-sent).
+At start-up, rows still `sending` were claimed during a crash: they go back to `pending`, flagged
+`in_doubt=True` only if their request had left (the recipient may get that one message twice;
+nothing else is ever re-sent). The organiser's "in doubt" figure counts those rows and no others.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import (
@@ -41,6 +47,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot.delivery.throttle import retry_after_seconds
+from models import reachability
 from models.base import utcnow
 from models.db import Database
 from models.outbox import LAST_ERROR_MAX, OutboxMethod, OutboxState, OutgoingMessage
@@ -77,6 +84,65 @@ class _Claimed:
     payload: dict[str, Any]
     purpose: str
     attempts: int
+    unreachable: bool = False  # its recipient blocked the bot: finished without a request
+
+
+class _NotMarked(Exception):  # noqa: N818 - internal signal, never leaves this module
+    """The departure of a request could not be recorded: it was not sent (tried again later)."""
+
+
+class _Departures:
+    """Commits `departed_at` for rows whose request is about to leave, a batch per transaction.
+
+    Requests leave about 30 a second and each waits for its mark: marks arriving while one
+    transaction is being written go together in the next.
+    """
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+        self._writer: asyncio.Task[None] | None = None
+
+    async def mark(self, row_id: int) -> None:
+        """Return once the row's departure is committed; raise `_NotMarked` if it could not be."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._waiting[row_id] = future
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write(), name="outbox-departures")
+        await future
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, {}
+            try:
+                async with self.db.transaction() as session:
+                    now = self.clock()
+                    await session.execute(
+                        update(OutgoingMessage)
+                        .where(
+                            OutgoingMessage.id.in_(list(batch)), OutgoingMessage.state == OutboxState.SENDING
+                        )
+                        .values(departed_at=now, updated_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception as exc:
+                log.exception("outbox: recording %d departure(s) failed; not sending them", len(batch))
+                error = _NotMarked(type(exc).__name__)
+                for future in batch.values():
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for future in batch.values():
+                if not future.done():
+                    future.set_result(None)
+
+    async def stop(self) -> None:
+        """Wait for the transaction being written (marks still waiting fail)."""
+        if self._writer is not None and not self._writer.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._writer), 5.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +198,9 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._departures = _Departures(db, clock)
         # Bulk priority only means something to a rate limiter; ExtBot refuses it without one.
-        self._rate_limit_kwargs: dict[str, Any] = (
-            {"rate_limit_args": {"priority": "bulk"}}
-            if isinstance(bot, ExtBot) and bot.rate_limiter is not None
-            else {}
-        )
+        self._rate_limited = isinstance(bot, ExtBot) and bot.rate_limiter is not None
 
     # -- public API --------------------------------------------------------------------------
 
@@ -190,23 +253,42 @@ class OutboxSender:
         for task in unfinished:
             task.cancel()
         await asyncio.gather(*unfinished, return_exceptions=True)
+        await self._departures.stop()
         # Same treatment as after a crash, without waiting for the next start.
         async with self.db.transaction() as session:
             await session.execute(
                 update(OutgoingMessage)
                 .where(OutgoingMessage.id.in_(ids), OutgoingMessage.state == OutboxState.SENDING)
-                .values(state=OutboxState.PENDING, in_doubt=True, updated_at=self.clock())
+                .values(**self._back_to_pending())
             )
 
+    def _back_to_pending(self) -> dict[str, Any]:
+        """Values for rows claimed when the process stopped: in doubt only if their request had left."""
+        return {
+            "state": OutboxState.PENDING,
+            "in_doubt": or_(OutgoingMessage.in_doubt, OutgoingMessage.departed_at.is_not(None)),
+            "departed_at": None,
+            "updated_at": self.clock(),
+        }
+
     async def recover(self) -> int:
-        """Put rows left `sending` by a crash back to `pending`, flagged `in_doubt`; return how many."""
+        """Put rows left `sending` by a crash back to `pending`; return how many had left (in doubt).
+
+        Only rows whose request had left the throttle (`departed_at` set) may have reached
+        Telegram: those are flagged `in_doubt`; the others were only claimed and are sent normally.
+        """
         async with self.db.transaction() as session:
-            result = await session.execute(
+            left = await session.scalar(
+                select(func.count())
+                .select_from(OutgoingMessage)
+                .where(OutgoingMessage.state == OutboxState.SENDING, OutgoingMessage.departed_at.is_not(None))
+            )
+            await session.execute(
                 update(OutgoingMessage)
                 .where(OutgoingMessage.state == OutboxState.SENDING)
-                .values(state=OutboxState.PENDING, in_doubt=True, updated_at=self.clock())
+                .values(**self._back_to_pending())
             )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(left or 0)
 
     # -- loop --------------------------------------------------------------------------------
 
@@ -312,9 +394,11 @@ class OutboxSender:
                 # another sender holds is skipped rather than waited for.
                 rows_query = rows_query.with_for_update(skip_locked=True)
             rows = list((await session.scalars(rows_query.order_by(*order))).all())
+            unreachable = await reachability.unreachable_among(session, (row.chat_id for row in rows))
             claimed = []
             for row in rows:
                 row.state = OutboxState.SENDING
+                row.departed_at = None
                 claimed.append(
                     _Claimed(
                         id=row.id,
@@ -323,6 +407,7 @@ class OutboxSender:
                         payload=dict(row.payload),
                         purpose=row.purpose,
                         attempts=row.attempts,
+                        unreachable=row.chat_id in unreachable,
                     )
                 )
         return now, claimed
@@ -334,12 +419,26 @@ class OutboxSender:
         extra = dict(row.payload)
         kwargs = {key: extra.pop(key) for key in named if key in extra}
         method: Callable[..., Awaitable[object]] = getattr(self.bot, name)
+
+        async def depart() -> None:
+            await self._departures.mark(row.id)
+
+        if not self._rate_limited:
+            await depart()
+            return await method(chat_id=row.chat_id, **kwargs, api_kwargs=extra or None)
         return await method(
-            chat_id=row.chat_id, **kwargs, api_kwargs=extra or None, **self._rate_limit_kwargs
+            chat_id=row.chat_id,
+            **kwargs,
+            api_kwargs=extra or None,
+            rate_limit_args={"priority": "bulk", "before_send": depart},
         )
 
     async def _deliver(self, row: _Claimed) -> None:
-        outcome = await self._attempt(row)
+        if row.unreachable:
+            # The person blocked the bot: no request, the row ends as a 403 would have ended it.
+            outcome = _Outcome(OutboxState.BLOCKED, error=reachability.SKIPPED_UNREACHABLE)
+        else:
+            outcome = await self._attempt(row)
         # The request is done; losing its outcome now would re-send it after a restart, so a
         # failing write is tried again.
         for attempt in range(3):
@@ -354,6 +453,8 @@ class OutboxSender:
         """Send one row and classify what happened (no exception escapes but cancellation)."""
         try:
             result = await self._call(row)
+        except _NotMarked as exc:
+            return _Outcome(OutboxState.PENDING, error=f"departure not recorded: {exc}")
         except Forbidden as exc:
             return _Outcome(OutboxState.BLOCKED, error=_describe(exc))
         except BadRequest as exc:
@@ -391,6 +492,7 @@ class OutboxSender:
             stored.last_error = outcome.error
             if outcome.state is OutboxState.PENDING:
                 stored.in_doubt = stored.in_doubt or outcome.in_doubt
+                stored.departed_at = None
                 if stored.attempts < self.max_attempts:
                     delay = (
                         outcome.retry_after
@@ -410,6 +512,12 @@ class OutboxSender:
                     stored.sent_at = now
                 else:
                     log.info("outbox: row %d ended %s", row.id, outcome.state.value)
+                if outcome.state is OutboxState.BLOCKED and not row.unreachable and row.chat_id > 0:
+                    # A 403 to a private chat: the person blocked the bot (the update saying so
+                    # may never come, e.g. if it was sent while the bot was down).
+                    change = await reachability.mark_unreachable(session, row.chat_id, now)
+                    if change.changed:
+                        log.info("outbox: chat %d marked unreachable after a 403", row.chat_id)
             await session.flush()
             for hook in self._hooks.get(row.purpose, ()):
                 try:

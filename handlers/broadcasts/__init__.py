@@ -17,6 +17,7 @@ Callback data (`<n>`: the draft's nonce, `<id>`: a broadcast id, ids of the even
   bc:x:<n>                      cancel the draft
   bc:menu:<n>:<challenge|role|meal|top>   audience sub-menus
   bc:aud:<n>:all | bc:aud:<n>:<challenge|role|meal>:<slug>   choose the audience
+  bc:aud:<n>:present | bc:aud:<n>:not_arrived:<YYYY-MM-DD>  (arrival)
   bc:when:<n>                   schedule options
   bc:at:<n>:<minutes> | bc:at:<n>:type    send in N minutes (0: at once) / type a time
   bc:go:<n>                     confirm
@@ -35,6 +36,7 @@ import logging
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
+from bot import commands
 from bot.context import HackbotContext
 from handlers.broadcasts import compose, corrections, history, report, views
 from handlers.broadcasts.shared import send_content
@@ -48,7 +50,7 @@ log = logging.getLogger(__name__)
 _NONCE = r"[0-9a-f]+"
 _ID = r"[0-9]+"
 _MENU = "|".join(views.MENUS)
-_AUDIENCE = r"all|(?:challenge|role|meal):[a-z0-9][a-z0-9-]*"
+_AUDIENCE = r"all|present|(?:challenge|role|meal):[a-z0-9][a-z0-9-]*|not_arrived:\d{4}-\d{2}-\d{2}"
 _WHEN = "|".join(["type", "0", *(str(minutes) for minutes in views.SCHEDULE_CHOICES)])
 
 
@@ -125,8 +127,8 @@ def handlers() -> list[BaseHandler[Update, HackbotContext, None]]:
     """The commands and one handler per button action (free messages come through the claim)."""
     private = filters.ChatType.PRIVATE
     return [
-        CommandHandler(["annonce", "announce"], compose.start_announcement, filters=private),
-        CommandHandler(["annonces", "announcements"], history.list_announcements, filters=private),
+        CommandHandler(commands.names("annonce"), compose.start_announcement, filters=private),
+        CommandHandler(commands.names("annonces"), history.list_announcements, filters=private),
         on_button(FEATURE, "x", compose.cancel, _NONCE),
         on_button(FEATURE, "menu", compose.open_menu, _NONCE, _MENU),
         on_button(FEATURE, "aud", compose.choose_audience, _NONCE, _AUDIENCE),

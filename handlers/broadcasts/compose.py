@@ -89,6 +89,8 @@ def _offered(services: Services, stored: str) -> bc.Audience | None:
         bc.AudienceKind.CHALLENGE: event.challenge(arg) is not None,
         bc.AudienceKind.ROLE: event.role(arg) is not None,
         bc.AudienceKind.MEAL: event.meal(arg) is not None,
+        bc.AudienceKind.PRESENT: True,
+        bc.AudienceKind.NOT_ARRIVED: True,  # the day was checked by `decode`
     }[audience.kind]
     return audience if offered else None
 

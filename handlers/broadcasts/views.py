@@ -77,7 +77,13 @@ def audience_keyboard(
     ]
     if event.meals:
         rows.append([_button(services, lang, "button.meal_menu", "menu", nonce, "meal")])
-    # TODO(check-in): a "people on site" button here once check-in exists (see bc.AudienceKind).
+    today = event.local(services.now()).date().isoformat()
+    rows.append(
+        [
+            _button(services, lang, "button.present", "aud", nonce, "present", count=counts.present),
+            _button(services, lang, "button.not_arrived", "aud", nonce, "not_arrived", today),
+        ]
+    )
     return Keyboard([*rows, [_button(services, lang, "button.cancel", "x", nonce)]])
 
 

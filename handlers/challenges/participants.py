@@ -1,15 +1,16 @@
 """Participants and the challenges: the list, a card, the team page, joining, switching, leaving.
 
-Each tap reads the person once (`active_participant`), makes one call to `models.challenges` (one
-transaction when it changes something) and renders what that call returned: the toast first,
-then the card edited in place (cosmetic, and it may fail on an old message).
+Each tap reads the person once (`active_participant`), makes one call to `models.challenges` (a
+change is decided in its turn with the taps that arrived with it, `models.decisions`: one
+transaction per batch) and renders what that call returned: the toast first, then the card
+edited in place (cosmetic, and it may fail on an old message).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import HackbotContext, Services
@@ -17,6 +18,7 @@ from handlers.challenges import views
 from handlers.challenges.views import Voice
 from handlers.common import active_participant, button_args, edit_pressed_message, refuse_stale_button
 from models import challenges as ch
+from models.decisions import Decision, Grouped
 from models.participant import Participant
 
 
@@ -157,17 +159,21 @@ async def _render(
         await edit_pressed_message(update, *views.card_view(voice, change.challenge_id, change.card, note))
 
 
-Change = Callable[[AsyncSession, int, Services], Awaitable[ch.TeamChange]]
-"""One domain call for a participant's tap: the session, the participant id, the services."""
+Change = Callable[[int, Services], "Decision[ch.TeamChange] | Grouped[Any, ch.TeamChange]"]
+"""The decision a participant's tap asks for, given the participant id and the services."""
 
 
 async def _change(update: Update, context: HackbotContext, challenge_id: str, change: Change) -> None:
-    """Read the person, make the change in one transaction, answer from what it returned."""
+    """Read the person, have the change decided in its turn, answer from what it returned.
+
+    Taps arriving together are decided in update-id order, in one transaction for all of them
+    (`models.decisions`): the first to press gets the place.
+    """
     participant = await _participant_for(update, context, challenge_id)
     if participant is None:
         return
-    async with context.services.db.transaction() as session:
-        result = await change(session, participant.id, context.services)
+    services = context.services
+    result = await services.decisions.decide(update.update_id, change(participant.id, services))
     await _render(update, context, participant, result)
 
 
@@ -175,40 +181,41 @@ async def join(update: Update, context: HackbotContext) -> None:
     """`ch:join:<id>`: join, or wait when full, or be asked to confirm a switch."""
     (cid,) = button_args(context)
     await _change(
-        update, context, cid, lambda session, pid, s: ch.join(session, pid, cid, s.now(), event=s.event)
+        update,
+        context,
+        cid,
+        lambda pid, s: Grouped(ch.join_many, ch.JoinRequest(pid, cid, s.now(), s.event)),
     )
 
 
 async def switch(update: Update, context: HackbotContext) -> None:
     """`ch:sw:<from>:<to>`: the confirmed "leave X and join Y" (an unknown X is simply stale)."""
     from_id, to_id = button_args(context)
-    await _change(
-        update,
-        context,
-        to_id,
-        lambda session, pid, s: ch.switch(
-            session, pid, from_id, to_id, s.now(), event=s.event, texts=s.catalog
-        ),
-    )
+
+    def change(pid: int, s: Services) -> Decision[ch.TeamChange]:
+        now = s.now()
+        return lambda session: ch.switch(session, pid, from_id, to_id, now, event=s.event, texts=s.catalog)
+
+    await _change(update, context, to_id, change)
 
 
 async def leave(update: Update, context: HackbotContext) -> None:
     """`ch:leaveok:<id>`: the confirmed leave; the first person waiting gets the place."""
     (cid,) = button_args(context)
-    await _change(
-        update,
-        context,
-        cid,
-        lambda session, pid, s: ch.leave(session, pid, cid, s.now(), event=s.event, texts=s.catalog),
-    )
+
+    def change(pid: int, s: Services) -> Decision[ch.TeamChange]:
+        now = s.now()
+        return lambda session: ch.leave(session, pid, cid, now, event=s.event, texts=s.catalog)
+
+    await _change(update, context, cid, change)
 
 
 async def unwait(update: Update, context: HackbotContext) -> None:
     """`ch:unwait:<id>`: stop waiting for a challenge."""
     (cid,) = button_args(context)
-    await _change(
-        update,
-        context,
-        cid,
-        lambda session, pid, s: ch.leave_waitlist(session, pid, cid, s.now(), event=s.event),
-    )
+
+    def change(pid: int, s: Services) -> Decision[ch.TeamChange]:
+        now = s.now()
+        return lambda session: ch.leave_waitlist(session, pid, cid, now, event=s.event)
+
+    await _change(update, context, cid, change)

@@ -8,6 +8,7 @@ from bot.context import HackbotContext
 from handlers.common import active_participant, button_args, edit_pressed_message, refuse_stale_button, text
 from handlers.input import on_input
 from handlers.meals.views import diet_saved_text, diet_view
+from handlers.menu import menu_keyboard
 from models import meals as store
 from models.participant import Participant
 
@@ -65,8 +66,12 @@ async def on_allergy_button(update: Update, context: HackbotContext) -> None:
     async with context.services.db.transaction() as session:
         await store.wait_for_allergy(session, participant.id)
     await query.answer()
+    lang = participant.language
+    # The input field says what to type; the menu's placeholder comes back with the confirmation.
     await context.bot.send_message(
-        participant.telegram_id, text(context, participant.language, "meals.ask_allergy")
+        participant.telegram_id,
+        text(context, lang, "meals.ask_allergy"),
+        reply_markup=menu_keyboard(context.services.catalog, lang, "common.placeholder_allergy"),
     )
 
 
@@ -97,6 +102,10 @@ async def receive_allergy(update: Update, context: HackbotContext, participant: 
     if needs is None:
         return
     body, keyboard = diet_view(context.services, lang, needs)
+    # Two messages: one message carries one keyboard, and the menu's (with its placeholder) must
+    # come back as the diet screen keeps its buttons.
     await message.reply_text(
-        text(context, lang, "meals.allergy_saved", allergy=allergy) + "\n\n" + body, reply_markup=keyboard
+        text(context, lang, "meals.allergy_saved", allergy=allergy),
+        reply_markup=menu_keyboard(context.services.catalog, lang),
     )
+    await message.reply_text(body, reply_markup=keyboard)

@@ -8,6 +8,7 @@ from bot.context import HackbotContext
 from handlers.common import language_for
 from handlers.meals.card import show_meals
 from handlers.meals.views import report_text
+from models import arrival
 from models import meals as store
 
 
@@ -23,6 +24,8 @@ async def repas_command(update: Update, context: HackbotContext) -> None:
         await show_meals(update, context)
         return
     lang = language_for(context, update, await context.person(user.id))
+    today = event.local(context.services.now()).date()
     async with context.services.db.read() as session:
         report = await store.meal_report(session, event)
-    await message.reply_text(report_text(context.services, lang, report))
+        presence = await arrival.presence_by_day(session, [*event.arrival_days(), today], today)
+    await message.reply_text(report_text(context.services, lang, report, presence))

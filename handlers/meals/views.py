@@ -160,8 +160,14 @@ def diet_saved_text(services: Services, lang: str, needs: store.Needs) -> str:
     return catalog.text(lang, "meals.diet_saved_none")
 
 
-def report_text(services: Services, lang: str, report: list[store.MealCounts]) -> str:
-    """`/repas` for organisers: per meal by time, who comes, not, or did not answer; diets; allergies."""
+def report_text(
+    services: Services, lang: str, report: list[store.MealCounts], presence: dict[dt.date, int] | None = None
+) -> str:
+    """`/repas` for organisers: per meal by time, who comes, not, or did not answer; diets; allergies.
+
+    `presence` (from the check-ins): beside a meal of today, who is in the building now; of an
+    earlier day, who came that day.
+    """
     event, catalog = services.event, services.catalog
     default = event.default_language
     blocks: list[str] = [catalog.text(lang, "meals.report_title")]
@@ -187,6 +193,10 @@ def report_text(services: Services, lang: str, report: list[store.MealCounts]) -
                 unknown=counts.no_answer,
             ),
         ]
+        day, today = event.local(start).date(), event.local(services.now()).date()
+        if presence is not None and day <= today:
+            key = "arrival.meal_present" if day == today else "arrival.meal_came"
+            lines.append(catalog.text(lang, key, count=presence.get(day, 0)))
         if counts.diets:
             ids = sorted(counts.diets)
             listed = ", ".join(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from bot import commands
 from bot.context import HackbotContext
 from bot.i18n import Catalog
 from handlers.common import on_button
@@ -25,9 +26,9 @@ def handlers(catalog: Catalog) -> list[BaseHandler[Update, HackbotContext, None]
     private = filters.ChatType.PRIVATE
     return [
         MessageHandler(menu_button(catalog, "programme"), show_programme),
-        CommandHandler("programme", show_programme, filters=private),
-        CommandHandler(["rappels", "reminders"], reminders_command, filters=private),
-        CommandHandler("reload", reload_command, filters=private),
+        CommandHandler(commands.names("programme"), show_programme, filters=private),
+        CommandHandler(commands.names("rappels"), reminders_command, filters=private),
+        CommandHandler(commands.names("reload"), reload_command, filters=private),
         on_button(FEATURE, "day", on_day_button, "[0-9]{8}"),
         on_button(FEATURE, "ics", on_calendar_button, "all|mine"),
         on_button(FEATURE, "rem", on_reminders_button, "on|off"),

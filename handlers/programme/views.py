@@ -7,13 +7,12 @@ what a handler shows is decided by what it read or what its domain function retu
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.context import Services
-from bot.display import date_label, hhmm, short_date_label
+from bot.display import date_label, hhmm
 from bot.i18n import Catalog
 from handlers.common import callback_data
 from models.participant import Participant
@@ -71,8 +70,7 @@ def day_view(services: Services, viewer: Viewer, day: dt.date) -> tuple[str, Inl
         lines.append(catalog.text(lang, "programme.legend"))
     day_buttons = [
         InlineKeyboardButton(
-            # Button labels are plain text: undo the catalog's escaping.
-            html.unescape(short_date_label(catalog, lang, other)),
+            _day_button_label(catalog, lang, other),
             callback_data=callback_data(FEATURE, "day", f"{other:%Y%m%d}"),
         )
         for other in event.days()
@@ -97,6 +95,15 @@ def day_view(services: Services, viewer: Viewer, day: dt.date) -> tuple[str, Inl
             ]
         )
     return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _day_button_label(catalog: Catalog, lang: str, day: dt.date) -> str:
+    """`Dimanche 6 ›`: the whole weekday (an abbreviation is hard to read), and an arrow that says "go"."""
+    weekday = catalog.label(lang, f"programme.weekday.{_WEEKDAYS[day.weekday()]}")
+    return catalog.label(lang, "programme.day_button", weekday=weekday[:1].upper() + weekday[1:], day=day.day)
 
 
 def calendar_name(services: Services, viewer: Viewer) -> str | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from bot import commands
 from bot.context import HackbotContext
 from bot.i18n import Catalog
 from handlers.common import on_button
@@ -43,14 +44,14 @@ def handlers(catalog: Catalog) -> list[BaseHandler[Update, HackbotContext, None]
     """
     groups = filters.ChatType.GROUPS
     return [
-        CommandHandler("questions", list_questions),
-        CommandHandler("mute", mute_command),
-        CommandHandler("unmute", unmute_command),
+        CommandHandler(commands.names("questions"), list_questions),
+        CommandHandler(commands.names("mute"), mute_command),
+        CommandHandler(commands.names("unmute"), unmute_command),
         on_button(FEATURE, "claim", on_claim, _TICKET),
         on_button(FEATURE, "done", on_resolve, _TICKET),
         MessageHandler(groups & filters.REPLY & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_staff_reply),
         MessageHandler(menu_button(catalog, "question"), ask),
-        CommandHandler("question", ask, filters=filters.ChatType.PRIVATE),
+        CommandHandler(commands.names("question"), ask, filters=filters.ChatType.PRIVATE),
         on_button(FEATURE, "anon", choose_anonymous),
         on_button(FEATURE, "named", choose_named),
         on_button(FEATURE, "cancel", cancel_prompt),

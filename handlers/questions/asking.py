@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from bot.context import HackbotContext
 from bot.display import hhmm
@@ -24,8 +25,10 @@ from handlers.common import (
     text,
 )
 from handlers.input import on_input
+from handlers.menu import menu_keyboard
 from handlers.questions.reading import content_of
 from handlers.questions.views import prompt_keyboard, refusal_text
+from models import pending_questions
 from models import question_flows as flows
 from models import questions as q
 from models.participant import Participant
@@ -56,10 +59,21 @@ async def ask(update: Update, context: HackbotContext) -> None:
             text(context, lang, "questions.muted", until=hhmm(services.event, prompt.muted_until))
         )
         return
+    # A reply keyboard's placeholder is the only way to word the input field, and a message carries
+    # one keyboard: a short title sets the field to "write your question here", the prompt its buttons.
     await message.reply_text(
+        text(context, lang, "questions.prompt_title"),
+        reply_markup=menu_keyboard(services.catalog, lang, "common.placeholder_question"),
+    )
+    prompt_message = await message.reply_text(
         text(context, lang, "questions.ask_prompt"),
         reply_markup=prompt_keyboard(services.catalog, lang, anonymous=False),
     )
+    # Remembered so that its buttons go once the question is received.
+    async with services.db.transaction() as session:
+        await pending_questions.remember_prompt(
+            session, participant.id, prompt_message.message_id, services.now()
+        )
 
 
 @on_input(flows.AWAITING, accepts_media=True)
@@ -121,7 +135,11 @@ async def receive(
         return
     log.info("questions: ticket %d opened by participant %d", result.ticket_id, result.asker_id)
     services.wake_sender()
-    ack = await message.reply_text(text(context, lang, "questions.received", number=result.ticket_id))
+    # The acknowledgement puts the menu's placeholder back ("write your question" is over).
+    ack = await message.reply_text(
+        text(context, lang, "questions.received", number=result.ticket_id),
+        reply_markup=menu_keyboard(services.catalog, lang),
+    )
     # Replying to the acknowledgement adds to the question: remember which ticket it belongs to.
     async with services.db.transaction() as session:
         await q.link_message(
@@ -132,6 +150,17 @@ async def receive(
             kind=q.LinkKind.ACK,
             post_id=result.post_id,
         )
+        prompt_id = await pending_questions.take_prompt(session, result.asker_id)
+    if prompt_id is not None:
+        await _remove_prompt_buttons(context, participant.telegram_id, prompt_id)
+
+
+async def _remove_prompt_buttons(context: HackbotContext, chat_id: int, message_id: int) -> None:
+    """The question is received: "without my name" and "cancel" mean nothing any more."""
+    try:
+        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+    except BadRequest as exc:  # already without buttons, or too old to edit: nothing to take away
+        log.info("questions: prompt buttons left (%s)", exc.message)
 
 
 def _prompt_button(awaiting: str | None) -> ButtonCallback:

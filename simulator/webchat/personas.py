@@ -24,6 +24,7 @@ DEFAULT_ROLES: tuple[PersonaRole, ...] = (
     PersonaRole("student"),
     PersonaRole("facilitator", staff=True),
     PersonaRole("organiser", staff=True, admin=True),
+    PersonaRole("desk"),  # a welcome-desk volunteer: scans badges (opens their links)
 )
 
 

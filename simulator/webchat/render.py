@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator.client import detect_entities
 from simulator.world import Chat, StoredFile, StoredMessage, World
 
 __all__ = [
     "FILES_PATH",
     "INLINE_MIME_TYPES",
+    "command_scopes",
     "file_url",
     "keyboard_json",
     "message_json",
@@ -25,6 +27,11 @@ FILES_PATH = "/webchat/api/files/"
 # Files the page may show inline (an <img>); everything else is only offered as a download, so a
 # document sent as text/html or image/svg+xml can never run in the page's origin.
 INLINE_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
+# What Telegram finds by itself in a bot's message (links, commands, addresses) and clients draw
+# as clickable, unless the bot's own entities already cover that text.
+_DETECTED = frozenset({"url", "bot_command", "email"})
+_LINK_LIKE = frozenset({"url", "text_link", "email", "bot_command", "code", "pre", "mention", "text_mention"})
 
 _MEDIA_KINDS = ("photo", "document", "voice", "audio", "video", "animation", "video_note", "sticker")
 _SNIPPET = 120
@@ -110,6 +117,8 @@ def message_json(world: World, stored: StoredMessage) -> dict[str, Any]:
             "from_name": sender_name(world, reply["from"]["id"]) if reply.get("from") else "",
             "text": _snippet(reply),
         }
+    text = str(data.get("text", data.get("caption", "")))
+    entities = list(data.get("entities", data.get("caption_entities", [])))
     return {
         "id": stored.message_id,
         "chat_id": stored.chat.id,
@@ -119,8 +128,8 @@ def message_json(world: World, stored: StoredMessage) -> dict[str, Any]:
             "name": sender_name(world, stored.sender_id),
             "is_bot": stored.from_bot,
         },
-        "text": str(data.get("text", data.get("caption", ""))),
-        "entities": list(data.get("entities", data.get("caption_entities", []))),
+        "text": text,
+        "entities": _with_detected(text, entities) if stored.from_bot else entities,
         "media": _media(stored),
         "buttons": _buttons(data),
         "reply_to": reply_json,
@@ -140,3 +149,40 @@ def keyboard_json(chat: Chat) -> dict[str, Any] | None:
         "one_time": bool(markup.get("one_time_keyboard")),
         "persistent": bool(markup.get("is_persistent")),
     }
+
+
+def _with_detected(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The bot's entities plus the links and commands Telegram detects in its text by itself.
+
+    A detected one is kept when it overlaps no link-like entity and lies wholly inside (or outside)
+    each formatting entity, so the page can nest it.
+    """
+    found = list(entities)
+    for candidate in detect_entities(text):
+        if candidate["type"] not in _DETECTED:
+            continue
+        start, end = candidate["offset"], candidate["offset"] + candidate["length"]
+        clash = False
+        for entity in entities:
+            e_start, e_end = entity["offset"], entity["offset"] + entity["length"]
+            if e_end <= start or end <= e_start:
+                continue
+            inside = e_start <= start and end <= e_end
+            if entity["type"] in _LINK_LIKE or not inside:
+                clash = True
+                break
+        if not clash:
+            found.append(candidate)
+    return sorted(found, key=lambda entity: entity["offset"])
+
+
+def command_scopes(user_id: int, group_id: int | None) -> list[str]:
+    """The `setMyCommands` scopes Telegram tries, narrowest first, for a user in a chat.
+
+    Keys as the simulator stores them (`type:chat_id:user_id`). In each scope the user's language
+    comes before the commands set without a language; the first scope with commands wins.
+    Group administrators' scope is not tried: personas are not group administrators.
+    """
+    if group_id is None:
+        return [f"chat:{user_id}", "all_private_chats", "default"]
+    return [f"chat_member:{group_id}:{user_id}", f"chat:{group_id}", "all_group_chats", "default"]

@@ -35,7 +35,7 @@ from aiohttp import web
 
 from simulator.client import SimBot, SimGroup, SimMessage
 from simulator.webchat.personas import DEFAULT_ROLES, Persona, PersonaRole
-from simulator.webchat.render import INLINE_MIME_TYPES, keyboard_json, message_json
+from simulator.webchat.render import INLINE_MIME_TYPES, command_scopes, keyboard_json, message_json
 from simulator.world import MessageEvent
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ HEARTBEAT_SECONDS = 15.0
 QUEUE_SIZE = 2000
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+_BOT_LINK = re.compile(r"https://t\.me/[A-Za-z0-9_]{3,32}\?start=[A-Za-z0-9_-]{1,64}")
 _STATIC = {
     "webchat.js": "application/javascript",
     "webchat.css": "text/css",
@@ -304,10 +305,16 @@ class WebChat:
             raise RequestRefusedError(404, "no such chat for this persona")
         return group
 
-    def _commands(self, persona: Persona) -> list[dict[str, str]]:
+    def _commands(self, persona: Persona, group: SimGroup | None) -> list[dict[str, str]]:
+        """The commands Telegram's "/" menu shows this persona in this chat (see `command_scopes`)."""
         commands = self.bot.account.commands
         language = (persona.language or "").split("-")[0]
-        return list(commands.get(("default", language)) or commands.get(("default", ""), []))
+        for scope in command_scopes(persona.id, None if group is None else group.id):
+            for code in (language, ""):
+                found = commands.get((scope, code))
+                if found:
+                    return list(found)
+        return []
 
     async def handle_chat(self, request: web.Request) -> web.StreamResponse:
         """A chat as the persona sees it now."""
@@ -324,7 +331,7 @@ class WebChat:
                 },
                 "messages": [message_json(world, stored) for stored in world.iter_messages(chat)],
                 "keyboard": keyboard_json(chat),
-                "commands": self._commands(persona) if group is None else [],
+                "commands": self._commands(persona, group),
             }
         )
 
@@ -399,7 +406,14 @@ class WebChat:
         reply_to = self._int(body.get("reply_to"), "reply_to", optional=True)
         assert text is not None
         try:
-            sent = await persona.user.send_text(text, chat=group, reply_to=reply_to, bot=self.bot)
+            if group is None and reply_to is None and _BOT_LINK.fullmatch(text.strip()):
+                # A t.me link pasted in the chat stands for a QR code scanned with the phone's
+                # camera: Telegram opens the bot and sends `/start <payload>` on the person's behalf.
+                sent = await persona.user.open_link(text.strip(), bot=self.bot)
+            else:
+                sent = await persona.user.send_text(text, chat=group, reply_to=reply_to, bot=self.bot)
+        except LookupError as exc:  # a link to another bot
+            raise RequestRefusedError(404, str(exc)) from None
         except ValueError:
             raise RequestRefusedError(404, "the message to reply to is gone") from None
         except RuntimeError as exc:

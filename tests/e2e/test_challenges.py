@@ -469,16 +469,22 @@ async def test_challenge_removed_by_a_reload_is_announced_within_seconds(
 
 
 class SessionCounter:
-    """Counts the database sessions each button press opens, in the task that handles its update.
+    """Counts the database sessions each button press costs, in the tasks that work for it.
 
     The bot's `Database` is wrapped so every `transaction()` and `read()` is recorded with the task
-    that opened it; a handler in the first group records which task handles which press. Sessions
-    opened elsewhere (the update ledger's group commit, the sender) are not the press's.
+    that opened it, in order; a handler in the first group records which task handles which press
+    and when. A press's sessions are those its own task opened, plus those the shared workers
+    opened while it was handled: the decisions batcher (the write of its change, shared with the
+    taps decided with it) and the people loader (the read of its person, shared likewise). The
+    update ledger's group commit and the sender are not the press's.
     """
+
+    SHARED_WORKERS = ("decisions", "people")
 
     def __init__(self, db: Database, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         self.opened: list[tuple[asyncio.Task[Any] | None, str]] = []
-        self.handled_by: dict[str, asyncio.Task[Any] | None] = {}
+        self.handled_by: dict[str, tuple[asyncio.Task[Any], int]] = {}
+        self.ended: dict[str, int] = {}
         for kind, name in (("write", "transaction"), ("read", "read")):
             monkeypatch.setattr(db, name, self._counting(kind, getattr(db, name)))
         app.add_handler(TypeHandler(Update, self._note_task), group=-100)
@@ -491,15 +497,29 @@ class SessionCounter:
         return counted
 
     async def _note_task(self, update: Update, _context: Any) -> None:
-        if update.callback_query is not None:
-            self.handled_by[update.callback_query.id] = asyncio.current_task()
+        query = update.callback_query
+        task = asyncio.current_task()
+        if query is not None and task is not None:
+            self.handled_by[query.id] = (task, len(self.opened))
+            task.add_done_callback(lambda _task: self.ended.setdefault(query.id, len(self.opened)))
 
-    async def sessions_of(self, press: SimCallbackQuery) -> Counter[str]:
-        """Writes and reads opened while the press was handled (waits until its handling is over)."""
-        task = self.handled_by[press.id]
-        assert task is not None
-        await asyncio.wait([task], timeout=10)
-        return Counter(kind for opener, kind in self.opened if opener is task)
+    async def settled(self, *presses: SimCallbackQuery) -> None:
+        """Wait until the handling of these presses is over (their edits included)."""
+        await asyncio.wait([self.handled_by[press.id][0] for press in presses], timeout=10)
+
+    async def sessions_of(self, *presses: SimCallbackQuery) -> Counter[str]:
+        """Writes and reads opened for these presses, handled together and alone (the shared workers'
+        sessions are counted by when they were opened)."""
+        await self.settled(*presses)
+        tasks = [self.handled_by[press.id][0] for press in presses]
+        start = min(self.handled_by[press.id][1] for press in presses)
+        end = max(self.ended[press.id] for press in presses)
+        return Counter(
+            kind
+            for index, (opener, kind) in enumerate(self.opened)
+            if opener in tasks
+            or (start <= index < end and opener is not None and opener.get_name() in self.SHARED_WORKERS)
+        )
 
 
 async def test_a_tap_opens_one_write_and_at_most_one_read(
@@ -514,13 +534,17 @@ async def test_a_tap_opens_one_write_and_at_most_one_read(
         counter = SessionCounter(db, app, monkeypatch)
         first_list, second_list = await open_list(first), await open_list(second)
 
+        # One press at a time, each handled to its end before the next (its edit included).
         joined = await first.press(callback_data=f"ch:join:{CAP12}", message=first_list)
         assert "vous avez rejoint" in await answer_of(joined)
         await first.wait_for_edit(first_list, lambda m: "Vous êtes dans cette équipe" in m.text)
+        await counter.settled(joined)
         waited = await second.press(callback_data=f"ch:join:{CAP12}", message=second_list)
         assert "n°1" in await answer_of(waited)
+        await counter.settled(waited)
         left = await first.press(callback_data=f"ch:leaveok:{CAP12}", message=first_list)
         assert "Vous avez quitté" in await answer_of(left)
+        await counter.settled(left)
         await second.wait_for_message(lambda m: "Une place s'est libérée" in m.text, timeout=10)
         switched = await second.press(callback_data=f"ch:sw:{CAP12}:{OTHER}", message=second_list)
         assert "vous avez quitté" in await answer_of(switched)
@@ -529,3 +553,25 @@ async def test_a_tap_opens_one_write_and_at_most_one_read(
             sessions = await counter.sessions_of(press)
             assert sessions["write"] == 1, (press.data, sessions)
             assert sessions["read"] <= 1, (press.data, sessions)
+
+
+async def test_taps_in_one_poll_share_one_write_and_one_read(
+    sim: Simulator, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty Join taps handed over in one getUpdates answer: one write transaction, one read, in all."""
+    people = [sim.add_user(first_name=f"B{i}", language_code="fr") for i in range(20)]
+    await seed(db, people)
+    async with running_bot(sim, db, open_event()) as app:
+        lists = await asyncio.gather(*(open_list(user) for user in people))
+        counter = SessionCounter(db, app, monkeypatch)
+        with sim.one_poll():
+            presses = [
+                await user.press(callback_data=f"ch:join:{CAP12}", message=listing, wait_answer=False)
+                for user, listing in zip(people, lists, strict=True)
+            ]
+        answers = await asyncio.gather(*(answer_of(press) for press in presses))
+        assert sum("vous avez rejoint" in a for a in answers) == 12
+        assert len({press.handed_at for press in presses}) == 1  # one getUpdates answer carried them all
+        sessions = await counter.sessions_of(*presses)
+        assert sessions["write"] == 1, sessions
+        assert sessions["read"] == 1, sessions

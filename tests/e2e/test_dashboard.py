@@ -49,7 +49,7 @@ async def test_sign_in_links_are_single_use_and_checked(sim: Simulator, db: Data
         async with aiohttp.ClientSession(cookie_jar=jar) as http:
             async with http.get(server.local_url + "/") as response:
                 assert response.status == 401
-                assert "/dashboard" in await response.text()
+                assert "/tableau_de_bord" in await response.text()  # the French command name
             link = await sign_in_link(world.organiser)
             async with http.get(link) as response:  # opening the link does not use it up
                 assert response.status == 200 and "signin-button" in await response.text()

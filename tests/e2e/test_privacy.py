@@ -56,7 +56,8 @@ async def enrol(app: HackbotApplication, user: SimUser, *, lang: str = "fr") -> 
 async def ask_mydata(user: SimUser, title: str = "Ce que je garde") -> str:
     """Send /mydata; the whole answer (it may come in several messages)."""
     await user.send_text("/mydata")
-    await user.wait_for_message(lambda m: "/forget" in m.text)  # the footer ends the last message
+    # The footer ends the last message (it names /oublier in French, /forget in English).
+    await user.wait_for_message(lambda m: "/oublier" in m.text or "/forget" in m.text)
     start = max(i for i, m in enumerate(user.messages) if title in m.text)
     return "\n".join(m.text for m in user.messages[start:])
 

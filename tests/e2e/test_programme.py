@@ -84,7 +84,7 @@ async def test_calendar_file_for_everyone_and_for_my_team(sim: Simulator, db: Da
         shown = await user.wait_for_message(lambda m: "Programme" in m.text)
         await user.press("📆 Ajouter à mon agenda", message=shown)
         whole = await user.wait_for_message(lambda m: m.document is not None)
-        await user.press("📆 Seulement mon équipe", message=shown)
+        await user.press("📆 Agenda sans les autres équipes", message=shown)
         mine = await user.wait_for_message(lambda m: m.document is not None)
     assert whole.document is not None and mine.document is not None
     assert whole.document.filename == f"{event.id}.ics"

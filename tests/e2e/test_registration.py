@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -49,7 +50,7 @@ async def test_register_in_french_then_mydata_and_forget(sim: Simulator, db: Dat
         before = utcnow()
         await user.send_text("/start")
         welcome = await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
-        assert "/forget" in welcome.text  # the privacy notice says how to erase
+        assert "Combien de temps" in welcome.text  # the short notice: what, why, how long
         labels = [b.text for row in welcome.buttons for b in row]
         assert "✅ J'accepte" in labels and "Non merci" in labels
         assert await participant_row(db, user.id) is None  # nothing stored before consent
@@ -141,7 +142,7 @@ async def test_html_and_very_long_names_are_escaped_and_capped(sim: Simulator, d
         )
         assert "Garder « <b>&Bob »" in [b.text for r in ask_name.buttons for b in r]
         await user.send_text(hostile)
-        saved = await user.wait_for_message(lambda m: "Enchanté" in m.text)
+        saved = await user.wait_for_message(lambda m: "C'est noté" in m.text)
         assert "<script>alert('x') &" in saved.text  # shown literally, not as markup
         row = await participant_row(db, user.id)
         assert row is not None and len(row.display_name) == 64 and row.display_name.startswith("<script>")
@@ -298,3 +299,129 @@ async def test_a_new_privacy_notice_is_accepted_again(sim: Simulator, db: Databa
         await user.wait_for_message(lambda m: "Aide" in m.text)
     row = await participant_row(db, user.id)
     assert row is not None and row.consent_version == "2026-11-30" and row.status is ParticipantStatus.ACTIVE
+
+
+async def test_first_screen_is_a_short_welcome_with_read_more(sim: Simulator, db: Database) -> None:
+    """A welcome and three plain lines (what, why, how long); "Lire plus" shows the whole notice;
+    consent is still explicit and recorded with its time and version."""
+    event = bundled_event()
+    user = sim.add_user(first_name="Amina", language_code="fr")
+    async with running_bot(sim, db, event):
+        await user.send_text("/start")
+        welcome = await user.wait_for_message(lambda m: EVENT_NAME_FR in m.text)
+        assert "Je suis l'assistant de Hackathon Centres Sociaux Connectés" in welcome.text
+        assert "hackathon Hackathon" not in welcome.text
+        notice = welcome.text.split("Vos données", 1)[1].strip().splitlines()
+        assert [line.split(" :")[0] for line in notice] == ["Quoi", "Pourquoi", "Combien de temps"]
+        assert len(welcome.text.splitlines()) <= 7
+        assert welcome.button_texts == ["✅ J'accepte", "Non merci", "📄 Lire plus", "🇬🇧 English"]
+        assert await participant_row(db, user.id) is None
+
+        await user.press("📄 Lire plus", message=welcome)
+        full = await user.wait_for_edit(welcome, lambda m: "Qui les voit" in m.text)
+        assert "/mesdonnees" in full.text and "/oublier" in full.text and "/forget" not in full.text
+        assert "📄 Lire plus" not in full.button_texts and "✅ J'accepte" in full.button_texts
+        assert await participant_row(db, user.id) is None  # reading is not agreeing
+
+        await user.press("✅ J'accepte", message=full)
+        ask_name = await user.wait_for_message(lambda m: "Garder « Amina »" in m.button_texts)
+        row = await participant_row(db, user.id)
+        assert row is not None and row.consent_version == event.privacy.version
+        await user.press("Garder « Amina »", message=ask_name)
+        saved = await user.wait_for_edit(ask_name, lambda m: "Amina" in m.text)
+        assert "Enchanté" not in saved.text and "Merci, Amina" in saved.text
+
+    english = sim.add_user(first_name="John", language_code="en")
+    async with running_bot(sim, db, event):
+        await english.send_text("/start")
+        welcome = await english.wait_for_message(lambda m: "Your data" in m.text)
+        assert "How long" in welcome.text and "📄 Read more" in welcome.button_texts
+
+
+async def test_french_commands_and_french_help(sim: Simulator, db: Database) -> None:
+    """/profil, /mesdonnees, /oublier for French speakers; the English names keep working; the help
+    lists the names of the reader's language."""
+    user = sim.add_user(first_name="Léa", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await register(user, agree="✅ J'accepte", keep="Garder « Léa »", role="Bénévole")
+        await user.wait_for_message(lambda m: "inscrit" in m.text)
+        await user.send_text("/aide")
+        help_text = (await user.wait_for_message(lambda m: "Aide" in m.text)).text
+        for french in ("/profil ", "/mesdonnees", "/oublier", "/faq"):
+            assert french in help_text
+        for english in ("/profile", "/mydata", "/forget"):
+            assert english not in help_text
+        await user.send_text("/profil")
+        await user.wait_for_message(lambda m: "Votre profil" in m.text)
+        await user.send_text("/profile")
+        await user.wait_for_message(lambda m: "Votre profil" in m.text)
+        await user.send_text("/mesdonnees")
+        mydata = await user.wait_for_message(lambda m: "Ce que je garde" in m.text)
+        assert "/oublier" in mydata.text
+        await user.send_text("/oublier")
+        await user.wait_for_message(lambda m: "Effacer" in m.text)
+        await user.press("Non, garder")
+        await user.send_text("/mydata")
+        await user.wait_for_message(lambda m: "Ce que je garde" in m.text)
+
+    john = sim.add_user(first_name="John", language_code="en")
+    async with running_bot(sim, db, bundled_event()):
+        await register(john, agree="✅ I agree", keep="Keep “John”", role="Student")
+        await john.wait_for_message(lambda m: "registered" in m.text)
+        await john.send_text("/help")
+        help_text = (await john.wait_for_message(lambda m: "Help" in m.text)).text
+        assert "/profile" in help_text and "/mydata" in help_text and "/oublier" not in help_text
+
+
+async def test_command_menus_per_language_and_scope(sim: Simulator, db: Database) -> None:
+    """setMyCommands: participants (default scope) in each language, organisers their own on top,
+    the staff group /questions."""
+    organiser = sim.add_user(first_name="Nadia", language_code="fr")
+    staff = sim.add_group("Équipe", admins=[organiser])
+    async with running_bot(sim, db, bundled_event(organisers=[organiser.id], staff_chat_id=staff.id)):
+        menus = {key: [c["command"] for c in listed] for key, listed in sim.bot.commands.items()}
+    french, english = menus[("default", "")], menus[("default", "en")]
+    assert french[:3] == ["start", "aide", "profil"]
+    assert {"mesdonnees", "oublier", "faq", "programme"} <= set(french)
+    assert not {"profile", "mydata", "forget", "annonce", "questions"} & set(french)
+    assert {"help", "profile", "mydata", "forget", "reminders"} <= set(english)
+    organiser_menu = menus[(f"chat:{organiser.id}", "")]
+    assert set(french) < set(organiser_menu) and {"annonce", "groupe_equipe", "tableau_de_bord"} <= set(
+        organiser_menu
+    )
+    assert {"announce", "dashboard"} <= set(menus[(f"chat:{organiser.id}", "en")])
+    staff_menu = menus[(f"chat:{staff.id}", "")]
+    assert "questions" in staff_menu and "profil" not in staff_menu
+    descriptions = {c["command"]: c["description"] for c in sim.bot.commands[("default", "")]}
+    assert descriptions["oublier"] == "Effacer mes données"
+
+
+async def test_a_new_notice_lets_the_french_privacy_commands_through(sim: Simulator, db: Database) -> None:
+    """Before agreeing to a new notice, /mesdonnees and /oublier still answer (like /mydata, /forget)."""
+    user = sim.add_user(first_name="Inès", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await register(user, agree="✅ J'accepte", keep="Garder « Inès »", role="Habitant·e")
+        await user.wait_for_message(lambda m: "inscrit" in m.text)
+    old = bundled_event()
+    new_event = old.model_copy(update={"privacy": old.privacy.model_copy(update={"version": "2026-11-30"})})
+    async with running_bot(sim, db, new_event):
+        await user.send_text("/mesdonnees")
+        await user.wait_for_message(lambda m: "Ce que je garde" in m.text)
+        await user.send_text("/oublier")
+        await user.wait_for_message(lambda m: "Effacer toutes vos données" in m.text)
+
+
+async def test_next_day_and_team_calendar_buttons_are_clear(sim: Simulator, db: Database) -> None:
+    """The programme's day buttons name the whole weekday with an arrow; the team calendar says what it is."""
+    user = sim.add_user(first_name="Sami", language_code="fr")
+    async with running_bot(sim, db, bundled_event()):
+        await register(user, agree="✅ J'accepte", keep="Garder « Sami »", role="Habitant·e")
+        await user.wait_for_message(lambda m: "inscrit" in m.text)
+        await user.send_text("/programme")
+        shown = await user.wait_for_message(lambda m: "Programme" in m.text and bool(m.buttons))
+        days = [
+            b.text for row in shown.buttons for b in row if (b.callback_data or "").startswith("prog:day")
+        ]
+        assert days and all(
+            re.fullmatch(r"(Lundi|Mardi|Mercredi|Jeudi|Vendredi|Samedi|Dimanche) \d{1,2} ›", d) for d in days
+        )

@@ -71,7 +71,7 @@ async def test_state_page_and_static_files(test_database: TestDatabase) -> None:
     async with running_demo(test_database) as demo, webchat_client(demo) as client:
         state = await client.get("/webchat/api/state")
         names = {p["name"]: p for p in state["personas"]}
-        assert list(names) == ["Amina", "Lucas", "Camille", "Nadia"]
+        assert list(names) == ["Amina", "Lucas", "Camille", "Nadia", "Sofiane"]
         staff_id = demo.staff_group.id
         assert [c["id"] for c in names["Amina"]["chats"]] == [names["Amina"]["id"]]
         assert [c["type"] for c in names["Camille"]["chats"]] == ["private", "group"]
@@ -209,6 +209,40 @@ async def test_staff_group_reply_and_membership(test_database: TestDatabase) -> 
         with pytest.raises(ApiError) as unknown:
             await client.send(camille, "?", chat=staff, reply_to=4242)
         assert unknown.value.status == 404
+
+
+async def test_each_chat_shows_the_commands_telegram_would(test_database: TestDatabase) -> None:
+    """The "/" menu: a persona's own chat scope first, then private chats, then the default, by language."""
+    from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeChatMember
+
+    async with running_demo(test_database) as demo, webchat_client(demo) as client:
+        state = await client.get("/webchat/api/state")
+        amina = persona_named(state, "Amina")["id"]
+        camille = persona_named(state, "Camille")["id"]
+        staff = demo.staff_group.id
+        assert demo.application is not None
+        bot = demo.application.bot
+        default = [c["command"] for c in (await client.get(client.chat(amina, amina)))["commands"]]
+        assert "start" in default
+        await bot.set_my_commands(
+            [BotCommand("special", "Rien que pour Amina")], scope=BotCommandScopeChat(amina)
+        )
+        await bot.set_my_commands(
+            [BotCommand("camille", "Dans le groupe, pour Camille")],
+            scope=BotCommandScopeChatMember(staff, camille),
+        )
+        amina_chat = await client.get(client.chat(amina, amina))
+        assert [c["command"] for c in amina_chat["commands"]] == ["special"]
+        camille_chat = await client.get(client.chat(camille, camille))
+        assert [c["command"] for c in camille_chat["commands"]] == default
+        group = await client.get(client.chat(camille, staff))
+        assert [c["command"] for c in group["commands"]] == ["camille"]
+        # A language-specific list wins over the one without language, in the same scope.
+        await bot.set_my_commands(
+            [BotCommand("speciale", "En français")], scope=BotCommandScopeChat(amina), language_code="fr"
+        )
+        amina_chat = await client.get(client.chat(amina, amina))
+        assert [c["command"] for c in amina_chat["commands"]] == ["speciale"]
 
 
 async def test_uploads_and_file_downloads_are_safe(test_database: TestDatabase) -> None:

@@ -164,7 +164,9 @@ async def scenario(demo: Demo, page: Page, steps: Steps) -> None:
     from playwright.async_api import expect
 
     await page.goto(demo.url)
-    await expect(page.locator(".persona")).to_have_count(4)
+    from bot.demo import DEFAULT_PERSONAS
+
+    await expect(page.locator(".persona")).to_have_count(len(DEFAULT_PERSONAS))
     await expect(page.locator("#live")).to_have_attribute("data-state", "on")
     await expect(page.locator("#start-button")).to_be_visible()  # Amina's empty chat, like Telegram's START
     await expect(page.locator("html")).to_have_attribute("lang", "fr")

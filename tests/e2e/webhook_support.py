@@ -23,7 +23,7 @@ from web.runner import running
 from web.server import WebServer, attach, attached
 
 WEBHOOK_SECRET = "test-webhook-secret_0123456789"
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
 @asynccontextmanager

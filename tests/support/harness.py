@@ -59,7 +59,9 @@ async def running_bot(
         await application.post_init(application)
     assert application.updater is not None
     await application.updater.start_polling(
-        poll_interval=0.0, timeout=10, allowed_updates=["message", "edited_message", "callback_query"]
+        poll_interval=0.0,
+        timeout=10,
+        allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"],
     )
     await application.start()
     try:

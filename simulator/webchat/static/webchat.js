@@ -45,6 +45,7 @@
         student: "Étudiant·e",
         facilitator: "Animation (équipe)",
         organiser: "Organisation",
+        desk: "Accueil (bénévole)",
       },
     },
     en: {
@@ -86,6 +87,7 @@
         student: "Student",
         facilitator: "Facilitator (staff)",
         organiser: "Organiser",
+        desk: "Welcome desk",
       },
     },
   };
@@ -102,6 +104,7 @@
     chat: null, // the chat JSON of the current view
     shown: new Map(), // message id -> element, for the current chat
     data: new Map(), // message id -> message JSON, for the current chat (to redraw in another language)
+    commands: [], // the "/" menu of the current chat (setMyCommands, by scope and language)
     keyboard: null,
     keyboardOpen: true,
     replyTo: null, // message JSON
@@ -668,7 +671,8 @@
   function renderCommands() {
     const box = $("commands");
     box.replaceChildren();
-    const commands = (state.chat && state.chat.commands) || [];
+    // The server sends the chat's commands beside the chat, as Telegram's "/" menu shows them there.
+    const commands = state.commands || [];
     if (commands.length === 0) {
       const none = document.createElement("span");
       none.textContent = t("no_commands");
@@ -737,6 +741,7 @@
     const pending = state.pending || [];
     state.pending = null;
     state.chat = data.chat;
+    state.commands = data.commands || [];
     state.keyboard = data.keyboard;
     state.shown.clear();
     state.data.clear();

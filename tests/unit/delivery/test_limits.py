@@ -378,3 +378,119 @@ def test_mixed_traffic_never_breaks_the_server_limits_under_jitter(seed):
     # Throughput: the groups' 20/min dominate the tail; private messages go at the global pace.
     private_done = max(t for t, chat in arrivals if chat > 0)
     assert private_done < len(chats) / 29 + 3
+
+
+def test_a_granted_request_counts_as_leaving_until_it_leaves():
+    """Measured tickets: 29 granted, not gone, hold the whole window; each frees its place once it left."""
+    scheduler = Scheduler(RateLimits(margin=0.0, global_burst=100), now=0.0)
+    tickets = [Ticket(chat=chat, measured=True) for chat in range(1, 32)]
+    for ticket in tickets:
+        scheduler.submit(ticket, 0.0)
+    granted = drain(scheduler, 0.0)
+    assert granted == tickets[:29]
+    # Five seconds later none has left yet (a stalled process): still nothing more may go.
+    assert scheduler.next_grant(5.0) == (None, None)
+    scheduler.departed(tickets[0], 5.0)
+    assert scheduler.next_grant(5.0) == (None, None)  # gone, not answered: it may still arrive
+    scheduler.answered(tickets[0], 5.05)
+    ticket, wait = scheduler.next_grant(5.05)
+    assert ticket is None and wait == pytest.approx(0.97)  # counted from when it really left
+    assert drain(scheduler, 6.02) == tickets[29:30]
+
+
+def test_a_slow_round_trip_holds_its_place_longer():
+    """A round trip 30 ms slower than the fastest: it may have arrived 30 ms late, its place frees later."""
+    scheduler = Scheduler(RateLimits(margin=0.0, global_burst=100, global_per_second=1), now=0.0)
+    first, second, third = (Ticket(chat=chat, measured=True) for chat in (1, 2, 3))
+    for ticket in (first, second, third):
+        scheduler.submit(ticket, 0.0)
+    assert drain(scheduler, 0.0) == [first]
+    scheduler.departed(first, 0.0)
+    scheduler.answered(first, 0.05)  # the fastest round trip so far
+    assert drain(scheduler, 1.02) == [second]
+    scheduler.departed(second, 1.02)
+    scheduler.answered(second, 1.10)  # 30 ms slower
+    assert drain(scheduler, 2.04) == []
+    assert drain(scheduler, 2.07) == [third]
+
+
+def test_a_granted_request_that_never_leaves_gives_its_place_back():
+    """Released without leaving (its caller gave up): the window forgets it."""
+    scheduler = Scheduler(RateLimits(margin=0.0, global_burst=100, global_per_second=2), now=0.0)
+    first, second, third = (Ticket(chat=chat, measured=True) for chat in (1, 2, 3))
+    for ticket in (first, second, third):
+        scheduler.submit(ticket, 0.0)
+    assert drain(scheduler, 0.0) == [first, second]
+    scheduler.release(first)
+    assert drain(scheduler, 0.0) == [third]
+
+
+def test_a_private_chat_bucket_refills_from_the_departure():
+    """A burst whose first request left late: the fourth waits a full interval from that departure."""
+    scheduler = Scheduler(RateLimits(margin=0.0, global_burst=100, one_in_flight_per_chat=False), now=0.0)
+    tickets = [Ticket(chat=7, measured=True) for _ in range(4)]
+    for ticket in tickets:
+        scheduler.submit(ticket, 0.0)
+    assert drain(scheduler, 0.0) == tickets[:3]
+    scheduler.departed(tickets[0], 0.5)  # held up half a second
+    scheduler.departed(tickets[1], 0.5)
+    scheduler.departed(tickets[2], 0.5)
+    assert drain(scheduler, 1.2) == []  # Telegram's bucket started refilling at 0.5, not at 0
+    assert drain(scheduler, 1.5) == tickets[3:]
+
+
+def test_a_flood_slows_the_pace_down_then_it_recovers():
+    """Multiplicative decrease on a 429 (more when the whole bot was refused), additive increase after."""
+    limits = RateLimits(margin=0.0, private_burst=10)
+    scheduler = Scheduler(limits, now=0.0)
+    one, other = Ticket(chat=1), Ticket(chat=2)
+    scheduler.submit(one, 0.0)
+    scheduler.submit(other, 0.0)
+    assert drain(scheduler, 0.0) == [one]
+    assert drain(scheduler, 1.0) == [other]
+    scheduler.flood(one, 1.0, retry_after=1.0)
+    assert scheduler.rate_scale == pytest.approx(0.8)
+    scheduler.flood(other, 1.1, retry_after=1.0)  # a second chat within a second: the whole bot
+    assert scheduler.rate_scale == pytest.approx(0.8 * 0.64)
+    waiting = Ticket(chat=3)
+    scheduler.submit(waiting, 1.1)
+    scheduler.next_grant(1.1 + 2 * limits.recover_every)  # two quiet periods: two steps back
+    assert scheduler.rate_scale == pytest.approx(0.8 * 0.64 + 2 * limits.recover_step)
+    scheduler.next_grant(1.1 + 60.0)
+    assert scheduler.rate_scale == 1.0
+
+
+def test_a_refused_chat_is_slowed_for_a_while():
+    """After a 429 a chat's own interval is longer until `chat_recover_after` has passed."""
+    limits = RateLimits(margin=0.0, private_burst=1, global_burst=100)
+    scheduler = Scheduler(limits, now=0.0)
+    first = Ticket(chat=5)
+    scheduler.submit(first, 0.0)
+    assert drain(scheduler, 0.0) == [first]
+    scheduler.flood(first, 0.0, retry_after=1.0)
+    assert drain(scheduler, 1.0) == []  # one token per 2 s now, not per second
+    assert drain(scheduler, 2.0) == [first]
+    scheduler.release(first)
+    later = Ticket(chat=5)
+    scheduler.submit(later, 70.0)
+    assert drain(scheduler, 70.0) == [later]  # recovered: the bucket is full again
+
+
+def test_background_goes_when_nothing_else_may_or_after_waiting():
+    """A progress edit never takes a place a delivery could use, but it is not starved either."""
+    limits = RateLimits(margin=0.0, global_burst=100, global_per_second=1000, background_max_wait=10.0)
+    scheduler = Scheduler(limits, now=0.0)
+    edit = Ticket(chat=-100, priority=Priority.BACKGROUND)
+    scheduler.submit(edit, 0.0)
+    bulk = [Ticket(chat=chat, priority=Priority.BULK) for chat in range(1, 4)]
+    for ticket in bulk:
+        scheduler.submit(ticket, 0.0)
+    assert drain(scheduler, 0.0) == [*bulk, edit]  # bulk first, the edit once nothing else may go
+
+    scheduler.release(edit)
+    late_edit = Ticket(chat=-100, priority=Priority.BACKGROUND)
+    scheduler.submit(late_edit, 0.0)
+    more = Ticket(chat=9, priority=Priority.BULK)
+    scheduler.submit(more, 10.0)
+    ticket, _ = scheduler.next_grant(10.0)
+    assert ticket is late_edit  # waited 10 s: served like bulk, in arrival order

@@ -227,12 +227,14 @@ async def test_flood_beyond_the_throttle_retries_later(harness):
 
 
 async def test_rows_in_flight_during_a_crash_are_resent_in_doubt(harness):
-    """Start-up finds a row 'sending': it goes out once more, flagged; sent rows are not touched."""
+    """Start-up finds a row 'sending' whose request had left: sent once more, flagged; sent rows untouched."""
     first = await harness.enqueue(5, "crashed", wake=False)
     done = await harness.enqueue(6, "done", wake=False)
     async with harness.db.transaction() as session:
         await session.execute(
-            update(OutgoingMessage).where(OutgoingMessage.id == first).values(state=OutboxState.SENDING)
+            update(OutgoingMessage)
+            .where(OutgoingMessage.id == first)
+            .values(state=OutboxState.SENDING, departed_at=utcnow())
         )
         await session.execute(
             update(OutgoingMessage).where(OutgoingMessage.id == done).values(state=OutboxState.SENT)
@@ -242,6 +244,36 @@ async def test_rows_in_flight_during_a_crash_are_resent_in_doubt(harness):
     crashed = await harness.row(first)
     assert (crashed.state, crashed.in_doubt) == (OutboxState.SENT, True)
     assert [call.params["chat_id"] for call in harness.api.sent("sendMessage")] == [5]
+
+
+async def test_rows_only_claimed_during_a_crash_are_not_in_doubt(harness):
+    """A row claimed but whose request never left the throttle is sent normally, not counted in doubt."""
+    claimed = await harness.enqueue(5, "claimed", wake=False)
+    async with harness.db.transaction() as session:
+        await session.execute(
+            update(OutgoingMessage).where(OutgoingMessage.id == claimed).values(state=OutboxState.SENDING)
+        )
+    sender = OutboxSender(harness.bot or object(), harness.db)  # type: ignore[arg-type]
+    assert await sender.recover() == 0
+    await harness.start()
+    await harness.settle()
+    row = await harness.row(claimed)
+    assert (row.state, row.in_doubt, row.attempts) == (OutboxState.SENT, False, 1)
+
+
+async def test_departure_is_committed_before_the_request_leaves(harness):
+    """While the API holds a request, its row already says it left (so a crash now counts it in doubt)."""
+    harness.api.latency = 0.5
+    await harness.start()
+    row_id = await harness.enqueue(5, "slow")
+    for _ in range(100):
+        if harness.api.sent("sendMessage"):
+            break
+        await asyncio.sleep(0.01)
+    row = await harness.row(row_id)
+    assert row.state is OutboxState.SENDING and row.departed_at is not None
+    await harness.settle()
+    assert (await harness.row(row_id)).state is OutboxState.SENT
 
 
 async def test_expired_rows_are_not_sent(harness):
@@ -354,3 +386,73 @@ async def test_stop_puts_unfinished_requests_back(harness):
     await harness.sender.stop()
     row = await harness.row(row_id)
     assert (row.state, row.in_doubt) == (OutboxState.PENDING, True)
+
+
+async def _participant(db, telegram_id: int, *, unreachable: bool = False) -> None:
+    from models.participant import Participant, ParticipantStatus
+
+    now = utcnow()
+    async with db.transaction() as session:
+        session.add(
+            Participant(
+                telegram_id=telegram_id,
+                display_name=f"P{telegram_id}",
+                language="fr",
+                role="resident",
+                consent_version="1",
+                consent_given_at=now,
+                registered_at=now,
+                status=ParticipantStatus.ACTIVE,
+                unreachable_since=now if unreachable else None,
+            )
+        )
+
+
+async def _unreachable_since(db, telegram_id: int):
+    from models.participant import Participant
+
+    async with db.read() as session:
+        return await session.scalar(
+            select(Participant.unreachable_since).where(Participant.telegram_id == telegram_id)
+        )
+
+
+async def test_rows_to_an_unreachable_person_end_blocked_without_a_request(harness):
+    """Someone who blocked the bot costs no request: the row ends blocked, its hook still runs."""
+    from models.reachability import SKIPPED_UNREACHABLE
+
+    await _participant(harness.db, 5, unreachable=True)
+    await _participant(harness.db, 6)
+    seen: list[OutboxState] = []
+
+    async def hook(session, row) -> None:
+        seen.append(row.state)
+
+    await harness.start()
+    harness.sender.on_result("notice", hook)
+    skipped = await harness.enqueue(5, "to-blocked")
+    fine = await harness.enqueue(6, "to-fine")
+    await harness.settle()
+    row = await harness.row(skipped)
+    assert (row.state, row.last_error, row.attempts, row.in_doubt) == (
+        OutboxState.BLOCKED,
+        SKIPPED_UNREACHABLE,
+        1,
+        False,
+    )
+    assert (await harness.row(fine)).state is OutboxState.SENT
+    assert [call.params["chat_id"] for call in harness.api.sent("sendMessage")] == [6]
+    assert sorted(seen) == sorted([OutboxState.BLOCKED, OutboxState.SENT])
+
+
+async def test_a_403_marks_the_person_unreachable(harness):
+    """The first 403 marks the participant unreachable: their next message costs no request."""
+    await _participant(harness.db, 5)
+    harness.api.script[5] = [Reply.error(403, "Forbidden: bot was blocked by the user")]
+    await harness.start()
+    await harness.enqueue(5, "first")
+    await harness.settle()
+    assert await _unreachable_since(harness.db, 5) is not None
+    await harness.enqueue(5, "second")
+    await harness.settle()
+    assert len(harness.api.sent("sendMessage")) == 1

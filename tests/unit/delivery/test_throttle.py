@@ -177,3 +177,66 @@ async def test_shutdown_fails_waiting_requests(api, make_bot):
     await bot.rate_limiter.shutdown()  # type: ignore[union-attr]
     with pytest.raises(RuntimeError, match="shut down"):
         await waiting
+
+
+async def test_before_send_runs_once_allowed_and_before_the_request(api, make_bot):
+    """The hook is awaited after the grant and before the request leaves; not again on a 429 retry."""
+    api.script[5] = [Reply.flood(1)]
+    bot = await make_bot(RateLimits(global_per_second=1000, global_burst=50))
+    seen: list[int] = []
+
+    async def before_send() -> None:
+        await asyncio.sleep(0.05)  # a database write
+        seen.append(len(api.sent("sendMessage")))
+
+    await bot.send_message(chat_id=5, text="hello", rate_limit_args={**BULK, "before_send": before_send})
+    assert seen == [0]
+    assert len(api.sent("sendMessage")) == 2
+
+
+async def test_a_failing_before_send_sends_nothing(api, make_bot):
+    """If the hook raises, the request is not sent and the chat is free for the next one."""
+    bot = await make_bot(RateLimits(global_per_second=1000, global_burst=50))
+
+    async def broken() -> None:
+        raise RuntimeError("database down")
+
+    with pytest.raises(RuntimeError):
+        await bot.send_message(chat_id=5, text="lost", rate_limit_args={**BULK, "before_send": broken})
+    assert api.sent("sendMessage") == []
+    await asyncio.wait_for(bot.send_message(chat_id=5, text="next"), 1.0)
+
+
+async def test_state_says_when_telegram_made_the_bot_wait(api, make_bot):
+    """After 429s in two chats the whole bot is paused: `state()` says for how long, and the pace is lower."""
+    api.script[5] = [Reply.flood(2)]
+    api.script[6] = [Reply.flood(2)]
+    bot = await make_bot(RateLimits(global_per_second=1000, global_burst=50))
+    throttle = bot.rate_limiter
+    assert isinstance(throttle, TelegramThrottle)
+    assert not throttle.state().slowed
+    sends = [asyncio.create_task(bot.send_message(chat_id=chat, text="x")) for chat in (5, 6)]
+    await asyncio.sleep(0.3)
+    state = throttle.state()
+    assert state.slowed and 1.0 < state.paused_for <= 2.0 and state.last_retry_after == 2.0
+    assert state.rate_scale < 1.0
+    await asyncio.gather(*sends)
+    assert throttle.state().paused_for == 0.0
+
+
+async def test_background_edits_wait_for_bulk(api, make_bot):
+    """A background request queued behind bulk ones leaves after them."""
+    api.latency = 0.01
+    bot = await make_bot(RateLimits(global_per_second=5, global_burst=1, global_pacing=1.0))
+    order: list[str] = []
+
+    async def send(chat: int, priority: str) -> None:
+        await bot.send_message(chat_id=chat, text=priority, rate_limit_args={"priority": priority})
+        order.append(priority)
+
+    first = asyncio.create_task(send(1, "bulk"))  # takes the one token
+    await asyncio.sleep(0.01)
+    tasks = [asyncio.create_task(send(-100, "background"))]
+    tasks += [asyncio.create_task(send(chat, "bulk")) for chat in (2, 3)]
+    await asyncio.gather(first, *tasks)
+    assert order == ["bulk", "bulk", "bulk", "background"]

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from bot.cli import build_parser
-from bot.demo import DemoError, default_start, rehearsal_event
+from bot.demo import Demo, DemoError, default_start, rehearsal_event
+from bot.settings import Settings
 from schedule.config import EventConfig
 from schedule.loader import BUNDLED_EVENT, load_event_config
 
@@ -82,3 +83,39 @@ def test_demo_command_line() -> None:
     assert (args.from_item, args.starts_in, args.port, args.host) == ("sat-lunch", 2.5, 0, "127.0.0.1")
     defaults = build_parser().parse_args(["demo"])
     assert (defaults.from_item, defaults.starts_in, defaults.port, defaults.event) == (None, None, 8088, None)
+
+
+@pytest.mark.parametrize("minutes", [6, 10, 4, 3, 2])
+def test_starts_in_puts_the_first_reminder_after_start(event: EventConfig, minutes: int) -> None:
+    """`--starts-in 6`: the 15-minute reminder is not 9 minutes late; it comes after start."""
+    starts_at = NOW + dt.timedelta(minutes=minutes)
+    first = rehearse(event, starts_at).sorted_programme[0]
+    reminder = rehearse(event, starts_at).reminder_at(first)
+    assert reminder is not None and NOW < reminder < first.start
+    if minutes >= 6:
+        assert reminder == NOW + dt.timedelta(minutes=3)  # time to register before it arrives
+    # Items far enough ahead keep the lead the event file gives them.
+    later = rehearse(event, starts_at).sorted_programme[-1]
+    assert rehearse(event, starts_at).reminder_at(later) == event.shifted_to(starts_at).reminder_at(later)
+
+
+def test_an_item_starting_within_two_minutes_gets_no_reminder(event: EventConfig) -> None:
+    """A reminder could only arrive before anyone has registered: none rather than one to nobody."""
+    first = rehearse(event, NOW + dt.timedelta(seconds=90)).sorted_programme[0]
+    assert rehearse(event, NOW + dt.timedelta(seconds=90)).reminder_at(first) is None
+
+
+async def test_the_banner_names_items_by_title_and_says_when_the_reminder_comes(event: EventConfig) -> None:
+    """The start banner speaks of «Accueil…», not of 'fri-welcome', and gives a time still to come."""
+    settings = Settings(telegram_bot_token=None, _env_file=None)  # type: ignore[call-arg]
+    demo = Demo(settings, event, port=0, starts_at=NOW + dt.timedelta(minutes=6), clock=lambda: NOW)
+    await demo.sim.start(host="127.0.0.1", port=0)  # the banner gives the page's address
+    try:
+        banner = demo.banner()
+    finally:
+        await demo.sim.stop()
+    first = event.sorted_programme[0]
+    assert first.id not in banner
+    assert f"«{first.title.get('fr', 'fr')}»" in banner
+    reminder = demo.event.local(NOW + dt.timedelta(minutes=3))
+    assert f"its reminder arrives at {reminder:%H:%M}" in banner

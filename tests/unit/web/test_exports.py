@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from web.exports import delimiter_for, neutralise, to_csv
+from web.exports import decimal_for, delimiter_for, neutralise, to_csv
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,13 @@ def test_csv_round_trip_with_accents_and_injection():
 def test_delimiter_follows_language():
     """French spreadsheets split on semicolons."""
     assert delimiter_for("fr") == ";" and delimiter_for("en") == ","
+
+
+def test_french_decimals_use_a_comma():
+    """`1.5` minutes is written `1,5` for French spreadsheets; integers and texts are untouched."""
+    body = to_csv(["Minutes", "n", "t"], [[1.5, 3, "1.5"], [12.0, 0, None]], delimiter=";", decimal=",")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert rows[1:] == [["1,5", "3", "1.5"], ["12,0", "0", ""]]
+    english = to_csv(["Minutes"], [[1.5]], delimiter=",")
+    assert english.decode("utf-8-sig").splitlines()[1] == "1.5"
+    assert decimal_for("fr") == "," and decimal_for("en") == "."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.webchat.render import file_url, keyboard_json, message_json
+from simulator.webchat.render import command_scopes, file_url, keyboard_json, message_json
 from simulator.world import World
 
 
@@ -108,3 +108,43 @@ def test_reply_keyboard() -> None:
         "one_time": False,
         "persistent": True,
     }
+
+
+def test_links_and_commands_in_the_bots_text_are_found_like_telegram_does() -> None:
+    """A sign-in link sent as plain text becomes a link; the bot's own entities are kept and nested."""
+    world, bot, user, chat = make_world()
+    text = "🔐 Lien : http://127.0.0.1:8089/signin/abc.DEF-1\nEnvoyez /dashboard pour un autre."
+    stored = world.store_message(
+        chat, bot.id, {"text": text, "entities": [{"type": "bold", "offset": 0, "length": 7}]}
+    )
+    entities = message_json(world, stored)["entities"]
+    kinds = [
+        (
+            e["type"],
+            text.encode("utf-16-le")[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le"),
+        )
+        for e in entities
+    ]
+    assert kinds == [
+        ("bold", "🔐 Lien"),
+        ("url", "http://127.0.0.1:8089/signin/abc.DEF-1"),
+        ("bot_command", "/dashboard"),
+    ]
+    # A link already given by the bot is not doubled; a person's message is shown as sent.
+    linked = world.store_message(
+        chat,
+        bot.id,
+        {
+            "text": "http://x.example",
+            "entities": [{"type": "text_link", "offset": 0, "length": 16, "url": "http://y.example"}],
+        },
+    )
+    assert [e["type"] for e in message_json(world, linked)["entities"]] == ["text_link"]
+    typed = world.store_message(chat, user.id, {"text": "voir http://x.example"})
+    assert message_json(world, typed)["entities"] == []
+
+
+def test_command_scopes_narrowest_first() -> None:
+    """Telegram's order: the chat (or chat member), then all private or group chats, then the default."""
+    assert command_scopes(7, None) == ["chat:7", "all_private_chats", "default"]
+    assert command_scopes(7, -100) == ["chat_member:-100:7", "chat:-100", "all_group_chats", "default"]
