@@ -327,7 +327,7 @@ class Demo:
             f"  «{title}» starts at {when}",
             f"  people: {people} (add more from the page)",
             *(
-                [f"  dashboard: as {organiser}, send /tableau_de_bord (or /dashboard) and open the link it gives"]
+                [f"  dashboard: as {organiser}, send /tableau_de_bord (/dashboard) and open its link"]
                 if organiser is not None and self.dashboard is not None
                 else []
             ),
