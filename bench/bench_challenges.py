@@ -5,7 +5,8 @@ with a fresh SQLite database (or PostgreSQL with --database-url). Participants a
 database and open the chat with /defis first (not measured). Then every person presses
 `ch:join:<challenge>` on their list message, spread evenly over `--spread` seconds, and we measure,
 for each press, the time from the update being queued in the simulator to the bot's
-answerCallbackQuery reaching it (both are recorded by the simulator).
+answerCallbackQuery reaching it (both are recorded by the simulator). Taps handed to the bot
+together, in one `getUpdates` answer, as a room tapping at once really arrives: `bench_taps.py`.
 
     .venv/bin/python bench/bench_challenges.py [--users 100] [--spread 1.0] [--rounds 3]
     .venv/bin/python bench/bench_challenges.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test

@@ -34,7 +34,7 @@ from handlers.common import (
 from handlers.menu import menu_keyboard
 from handlers.registration import role_keyboard, role_label
 from models import registration
-from models.participant import Participant
+from models.participant import Awaiting, Participant
 from models.privacy import DataItem, ErasureContext, Phrase, Value, collect_personal_data
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,10 @@ async def _ask_new_name(update: Update, context: HackbotContext) -> None:
     """The "change my name" button: the next text the person types is their new name."""
     participant = await active_participant(update, context)
     if participant is None:
+        return
+    if participant.awaiting == Awaiting.NAME and update.callback_query is not None:
+        # A second tap: the question is already in the chat; say it again as a toast only.
+        await update.callback_query.answer(label(context, participant.language, "registration.ask_new_name"))
         return
     async with context.services.db.transaction() as session:
         await registration.request_new_name(session, participant.telegram_id)

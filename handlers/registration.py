@@ -181,6 +181,12 @@ async def _agree(update: Update, context: HackbotContext) -> None:
     if lang not in event.languages:
         await refuse_stale_button(update, context)
         return
+    before = await context.person(user.id)
+    if before is not None and before.consent_version == event.privacy.version:
+        # A second tap (or an old copy of the notice): consent is on record, the next question
+        # was already asked; asking it again would only repeat it.
+        await query.answer(label(context, before.language, "registration.consent_recorded"))
+        return
     async with context.services.db.transaction() as session:
         participant = await registration.give_consent(
             session,
