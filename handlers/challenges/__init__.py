@@ -17,6 +17,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from bot import commands
 from bot.context import HackbotContext
 from bot.i18n import Catalog
 from handlers.challenges import facilitators, organisers, participants
@@ -36,13 +37,13 @@ def handlers(catalog: Catalog) -> list[BaseHandler[Update, HackbotContext, None]
     private = filters.ChatType.PRIVATE
     return [
         MessageHandler(menu_button(catalog, "challenge"), participants.show_challenges),
-        CommandHandler("defis", participants.show_challenges, filters=private),
-        CommandHandler("monequipe", facilitators.show_my_team, filters=private),
-        CommandHandler("equipes", organisers.show_teams),
-        CommandHandler("ouvrir_equipes", organisers.open_picking),
-        CommandHandler("fermer_equipes", organisers.close_picking),
-        CommandHandler("deplacer", organisers.move_participant),
-        CommandHandler("capacite", organisers.change_capacity),
+        CommandHandler(commands.names("defis"), participants.show_challenges, filters=private),
+        CommandHandler(commands.names("monequipe"), facilitators.show_my_team, filters=private),
+        CommandHandler(commands.names("equipes"), organisers.show_teams),
+        CommandHandler(commands.names("ouvrir_equipes"), organisers.open_picking),
+        CommandHandler(commands.names("fermer_equipes"), organisers.close_picking),
+        CommandHandler(commands.names("deplacer"), organisers.move_participant),
+        CommandHandler(commands.names("capacite"), organisers.change_capacity),
         on_button(FEATURE, "list", participants.show_list),
         on_button(FEATURE, "team", participants.show_team),
         on_button(FEATURE, "card", participants.show_card, CHALLENGE_ID),

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import re
 
+from pydantic import SecretStr
+from telegram.ext import CommandHandler
+
 from bot import commands
+from bot.app import build_application
 from bot.i18n import Catalog
+from bot.settings import Settings
+from tests.support.harness import BOT_TOKEN, bundled_event
 
 CATALOG = Catalog.load()
 
@@ -39,3 +45,23 @@ def test_names_per_language_and_recognition() -> None:
     assert commands.is_command("/oublier@hackbot_bot", "forget")
     assert commands.is_command("/mydata", "mydata") and not commands.is_command("/mydataX", "mydata")
     assert not commands.is_command("oublier", "forget")
+
+
+def test_every_name_of_the_table_reaches_a_handler() -> None:
+    """A name shown in a menu or the help is one the bot answers (and every command is in the table)."""
+    settings = Settings(
+        telegram_bot_token=SecretStr(BOT_TOKEN),
+        database_url="sqlite+aiosqlite:///:memory:",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    application = build_application(settings, bundled_event())
+    handled = {
+        name
+        for group in application.handlers.values()
+        for handler in group
+        if isinstance(handler, CommandHandler)
+        for name in handler.commands
+    }
+    listed = {name for command in commands.COMMANDS for name in command.names}
+    assert listed - handled == set()
+    assert handled - listed == set()
