@@ -109,6 +109,8 @@ def event_data(
     if staff_chat_id is not None:
         data["staff_chat_id"] = staff_chat_id
     data.pop("team_picking", None)
+    # The results evening names programme items of the bundled file, which this programme replaces.
+    data.pop("results", None)
     if grace_minutes is not None:
         data["reminders"] = {**data["reminders"], "grace_minutes": grace_minutes}
     return data
