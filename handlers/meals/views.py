@@ -165,12 +165,15 @@ def report_text(
 ) -> str:
     """`/repas` for organisers: per meal by time, who comes, not, or did not answer; diets; allergies.
 
-    `presence` (from the check-ins): beside a meal of today, who is in the building now; of an
-    earlier day, who came that day.
+    `presence` (from the check-ins): under the title, who is in the building now (what the caterer
+    needs to know whatever the hour); beside a meal of an earlier day, who came that day.
     """
     event, catalog = services.event, services.catalog
     default = event.default_language
+    today = event.local(services.now()).date()
     blocks: list[str] = [catalog.text(lang, "meals.report_title")]
+    if presence is not None:
+        blocks[0] += "\n" + catalog.text(lang, "arrival.meal_present", count=presence.get(today, 0))
     if not report:
         blocks.append(catalog.text(lang, "meals.no_meals"))
     by_id = {meal.id: meal for meal in event.meals}
@@ -193,10 +196,9 @@ def report_text(
                 unknown=counts.no_answer,
             ),
         ]
-        day, today = event.local(start).date(), event.local(services.now()).date()
-        if presence is not None and day <= today:
-            key = "arrival.meal_present" if day == today else "arrival.meal_came"
-            lines.append(catalog.text(lang, key, count=presence.get(day, 0)))
+        day = event.local(start).date()
+        if presence is not None and day < today:
+            lines.append(catalog.text(lang, "arrival.meal_came", count=presence.get(day, 0)))
         if counts.diets:
             ids = sorted(counts.diets)
             listed = ", ".join(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +47,10 @@ async def test_arrivals_page_in_chromium(sim: Simulator, db: Database, browser: 
         for name in (HTML_NAME, "Bob", "Chloé", "Dan", "Eve")
     ]
     await seed(db, people)
-    # The programme's first day is today, so its meals show who is present now.
-    event = bundled_event(
-        organisers=[organiser.id], arrival=ArrivalSettings(desk_volunteers=[desk.id])
-    ).shifted_to(utcnow() - timedelta(minutes=30))
+    # The first meal starts now, whatever the hour, so a meal of today shows who is present now.
+    bundled = bundled_event(organisers=[organiser.id], arrival=ArrivalSettings(desk_volunteers=[desk.id]))
+    first_meal = min(bundled.meal_window(meal)[0] for meal in bundled.meals)
+    event = bundled.shifted_to(utcnow() - (first_meal - bundled.start))
     async with running_web_bot(sim, db, event, webhook=False, refresh_seconds=1.0):
         for person in people[:3]:
             await scan(desk, await badge_link(person))

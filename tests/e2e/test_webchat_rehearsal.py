@@ -105,14 +105,14 @@ async def test_organiser_goes_from_dashboard_command_to_the_dashboard(demo: Demo
             await page.locator('.chat-tab[data-chat-type="private"]').click()
             await page.locator("#commands-button").click()
             menu = page.locator("#commands")
-            await expect(menu.locator("button", has_text="/dashboard")).to_be_visible()
+            await expect(menu.locator("button", has_text="/tableau_de_bord")).to_be_visible()
             assert "Pas encore de commandes" not in await menu.inner_text()
             assert await menu.locator("button").count() >= 5
             # However long the menu, the message field stays on the screen.
             field = await page.locator("#text").bounding_box()
             assert field is not None and field["y"] + field["height"] <= SIZES[size]["height"]
             await shoot(page, f"webchat-commands-{size}")
-            await menu.locator("button", has_text="/dashboard").click()
+            await menu.locator("button", has_text="/tableau_de_bord").click()
 
             # The answer carries a link that opens the dashboard of this very process.
             link = page.locator('.msg[data-from="bot"] a[href*="/signin/"]').last
