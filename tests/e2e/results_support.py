@@ -10,7 +10,7 @@ from sqlalchemy import select
 from models import challenges as ch
 from models.base import utcnow
 from models.db import Database
-from models.participant import Participant, ParticipantStatus
+from models.participant import Participant
 from schedule.config import EventConfig
 from simulator import SimUser
 from tests.support.harness import bundled_event
@@ -29,25 +29,6 @@ def results_event(
     shifted = base.shifted_to(base.start + (utcnow() + starts_in - item.start))
     settings = shifted.results.model_copy(update={"jurors": jurors, **results})
     return shifted.model_copy(update={"organisers": [organiser], "results": settings, "staff_chat_id": None})
-
-
-async def seed(db: Database, users: list[SimUser], role: str = "resident", lang: str = "fr") -> None:
-    """Registered participants for these simulated people."""
-    now = utcnow()
-    async with db.transaction() as session:
-        session.add_all(
-            Participant(
-                telegram_id=user.id,
-                display_name=user.first_name,
-                language=lang,
-                role=role,
-                consent_version=CONSENT_VERSION,
-                consent_given_at=now,
-                registered_at=now,
-                status=ParticipantStatus.ACTIVE,
-            )
-            for user in users
-        )
 
 
 async def participant_of(db: Database, user: SimUser) -> Participant:

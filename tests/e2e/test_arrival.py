@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 from models import arrival
 from models.base import utcnow
 from models.db import Database
-from models.participant import Participant, ParticipantStatus
+from models.participant import Participant
 from schedule.config import ArrivalSettings, EventConfig
 from simulator import SimMessage, Simulator, SimUser
 from tests.support.harness import BOT_USERNAME, bundled_event, running_bot
+from tests.support.people import seed
 
 CONSENT_VERSION = bundled_event().privacy.version
 
@@ -33,25 +34,6 @@ def arrival_event(desk: list[SimUser], organisers: list[SimUser] = (), **setting
         organisers=[o.id for o in organisers],
         arrival=ArrivalSettings(desk_volunteers=[d.id for d in desk], **settings),
     )
-
-
-async def seed(db: Database, users: list[SimUser], role: str = "resident", lang: str = "fr") -> None:
-    """Registered participants for these simulated people."""
-    now = utcnow()
-    async with db.transaction() as session:
-        session.add_all(
-            Participant(
-                telegram_id=user.id,
-                display_name=user.first_name,
-                language=lang,
-                role=role,
-                consent_version=CONSENT_VERSION,
-                consent_given_at=now,
-                registered_at=now,
-                status=ParticipantStatus.ACTIVE,
-            )
-            for user in users
-        )
 
 
 def decode_qr(png: bytes) -> list[str]:

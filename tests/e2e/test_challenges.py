@@ -22,10 +22,11 @@ from models import challenges as ch
 from models.base import utcnow
 from models.db import Database
 from models.outbox import OutgoingMessage
-from models.participant import Participant, ParticipantStatus
+from models.participant import Participant
 from schedule.config import EventConfig, Facilitator, TeamPicking
 from simulator import SimCallbackQuery, SimMessage, Simulator, SimUser
 from tests.support.harness import bundled_event, running_bot
+from tests.support.people import seed
 
 CAP12 = "benevolat"  # capacity 12 in the bundled event
 OTHER = "reservation"  # capacity 16
@@ -46,25 +47,6 @@ def with_challenge(event: EventConfig, challenge_id: str, **changes: Any) -> Eve
     """Change one challenge of the event (capacity, facilitators...)."""
     challenges = [c.model_copy(update=changes) if c.id == challenge_id else c for c in event.challenges]
     return event.model_copy(update={"challenges": challenges})
-
-
-async def seed(db: Database, users: list[SimUser], role: str = "resident", lang: str = "fr") -> None:
-    """Registered participants for these simulated people."""
-    now = utcnow()
-    async with db.transaction() as session:
-        session.add_all(
-            Participant(
-                telegram_id=user.id,
-                display_name=user.first_name,
-                language=lang,
-                role=role,
-                consent_version=CONSENT_VERSION,
-                consent_given_at=now,
-                registered_at=now,
-                status=ParticipantStatus.ACTIVE,
-            )
-            for user in users
-        )
 
 
 async def participant_id(db: Database, user: SimUser) -> int:

@@ -20,8 +20,9 @@ from models.base import utcnow
 from models.db import Database
 from models.participant import Participant
 from simulator import SimMessage, Simulator, SimUser
-from tests.e2e.results_support import participant_of, results_event, seed, seed_team
+from tests.e2e.results_support import participant_of, results_event, seed_team
 from tests.support.harness import running_bot
+from tests.support.people import seed
 
 TEAMS = ["reservation", "panneau-quartier", "demarches", "benevolat", "agenda-partage"]
 PER_TEAM = 11

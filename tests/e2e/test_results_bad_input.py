@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from models import results as rs
 from models.db import Database
 from simulator import SimMessage, Simulator, SimUser
-from tests.e2e.results_support import results_event, seed, seed_team
+from tests.e2e.results_support import results_event, seed_team
 from tests.support.harness import running_bot
+from tests.support.people import seed
 
 WAIT = 20.0
 

@@ -21,9 +21,10 @@ from models.db import Database
 from models.participant import Participant
 from simulator import Simulator, SimUser
 from tests.e2e.dashboard_support import sign_in_link
-from tests.e2e.results_support import participant_of, results_event, seed, seed_team
+from tests.e2e.results_support import participant_of, results_event, seed_team
 from tests.e2e.test_dashboard_browser import CHROMIUM, browser  # noqa: F401 - the fixture
 from tests.e2e.webhook_support import running_web_bot
+from tests.support.people import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"  # the SQLite run's, shown in the README
