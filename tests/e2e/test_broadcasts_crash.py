@@ -33,8 +33,6 @@ import os
 import random
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -49,9 +47,8 @@ from schedule.loader import BUNDLED_EVENT
 from simulator import SimMessage, Simulator
 from tests.e2e.test_broadcasts import seed
 from tests.support import databases
-from tests.support.harness import BOT_TOKEN
+from tests.support.process import start_bot, stop
 
-ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 500
 KILLS = 5
 BODY = "Le bus est arrivé : rendez-vous devant l'entrée."
@@ -64,34 +61,6 @@ def write_event(path: Path, organiser_id: int) -> Path:
     data.pop("staff_chat_id", None)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def start_bot(sim: Simulator, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """`python -m bot run` on the test's database, event file and simulator."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            **env,
-            "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-            "TELEGRAM_API_URL": sim.base_url,
-            "DASHBOARD_ENABLED": "false",
-            "LOG_LEVEL": "INFO",
-        },
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-async def stop(process: subprocess.Popen[bytes], sig: int) -> None:
-    process.send_signal(sig)
-    for _ in range(200):
-        if process.poll() is not None:
-            return
-        await asyncio.sleep(0.05)
-    process.kill()
-    process.wait()
 
 
 async def wait_until(check: Any, timeout: float, what: str) -> None:  # noqa: ASYNC109

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import select
@@ -28,30 +25,8 @@ from models.outbox import OutboxState, OutgoingMessage
 from models.programme import BatchState, NotificationBatch
 from simulator import Simulator
 from tests.e2e.test_programme_support import Inbox, registered_people, title_of
-from tests.support.harness import BOT_TOKEN
+from tests.support.process import start_bot, stop
 from tests.unit.programme.events import Item, event_data, write_event
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def start_bot(
-    sim: Simulator, env: dict[str, str], rehearse_at: dt.datetime, log: Path
-) -> subprocess.Popen[bytes]:
-    """`python -m bot run --rehearse-at ...` with the test's database and event file."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--rehearse-at", rehearse_at.isoformat()],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            **env,
-            "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-            "TELEGRAM_API_URL": sim.base_url,
-            "DASHBOARD_ENABLED": "false",  # another test's bot may hold the web port
-            "LOG_LEVEL": "INFO",
-        },
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 async def all_sent(db: Database, item_id: str, count: int, within: float) -> None:
@@ -69,16 +44,6 @@ async def all_sent(db: Database, item_id: str, count: int, within: float) -> Non
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"the {item_id} reminder was not recorded as sent: {states}")
-
-
-async def stop(process: subprocess.Popen[bytes], sig: int) -> None:
-    process.send_signal(sig)
-    for _ in range(200):
-        if process.poll() is not None:
-            return
-        await asyncio.sleep(0.05)
-    process.kill()
-    process.wait()
 
 
 async def test_sigkill_between_two_reminders_neither_duplicates_nor_loses(
@@ -101,13 +66,13 @@ async def test_sigkill_between_two_reminders_neither_duplicates_nor_loses(
     rehearse_at = utcnow() + dt.timedelta(seconds=5)
     log = tmp_path / "bot.log"
     inbox = Inbox().listen(sim)
-    process = start_bot(sim, env, rehearse_at, log)
+    process = start_bot(sim, env, log, "--rehearse-at", rehearse_at.isoformat())
     try:
         await inbox.wait_for(title_of("first"), len(concerned), 30)
         await all_sent(db, "first", len(concerned), 10)  # between two reminders: nothing in flight
         await stop(process, signal.SIGKILL)
         assert process.returncode == -signal.SIGKILL
-        process = start_bot(sim, env, rehearse_at, log)
+        process = start_bot(sim, env, log, "--rehearse-at", rehearse_at.isoformat())
         await inbox.wait_for(title_of("second"), len(concerned), 30)
         await asyncio.sleep(1.5)  # anything sent twice would arrive now
     finally:

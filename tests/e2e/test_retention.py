@@ -38,6 +38,7 @@ from tests.e2e.test_programme_support import MovableClock
 from tests.e2e.webhook_support import running_web_bot
 from tests.support import databases
 from tests.support.harness import BOT_TOKEN
+from tests.support.process import start_bot, stop
 from web import report as rendering
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,37 +142,6 @@ def write_event(path: Path, event: EventConfig) -> Path:
     data = event.model_dump(mode="json", by_alias=True, exclude_none=True)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def start_bot(sim: Simulator, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """`python -m bot run` on the test's database, event file and simulator."""
-    import os
-
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            **env,
-            "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-            "TELEGRAM_API_URL": sim.base_url,
-            "DASHBOARD_ENABLED": "false",
-            "LOG_LEVEL": "INFO",
-        },
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-async def stop(process: subprocess.Popen[bytes], sig: int) -> None:
-    """Signal the bot and wait for it without blocking the loop (the simulator answers its last calls)."""
-    process.send_signal(sig)
-    for _ in range(300):
-        if process.poll() is not None:
-            return
-        await asyncio.sleep(0.05)
-    process.kill()
-    process.wait()
 
 
 async def test_sigkill_during_the_purge_then_restart_completes_it(
