@@ -23,6 +23,8 @@ BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 class TestDatabase:
     """Where a test's database lives: the URL and, on PostgreSQL, its private schema."""
 
+    __test__ = False  # a helper whose name starts with "Test", not a test class
+
     url: str
     schema: str | None
 
