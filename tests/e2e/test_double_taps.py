@@ -103,7 +103,9 @@ async def sweep(sim: Simulator, people: list[SimUser], crawl: Crawl) -> None:
         discover(user)
     while (queue or last) and crawl.taps < MAX_DOUBLE_TAPS:
         user, message_id, data = queue.pop(0) if queue else last.pop(0)
-        message = next(m for m in user.messages_from_bot() if m.message_id == message_id)
+        message = next((m for m in user.messages_from_bot() if m.message_id == message_id), None)
+        if message is None:
+            continue  # an earlier press removed that message (a prompt deleted once answered)
         before = {m.message_id for m in user.messages_from_bot()}
         await double_tap(sim, user, message, data)
         crawl.taps += 1
