@@ -17,15 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-import qrcode
-from fpdf import FPDF
-from qrcode.constants import ERROR_CORRECT_M
-
 from bot import display
 from models import arrival
 from models.base import utcnow
 
 if TYPE_CHECKING:
+    from fpdf import FPDF
+
     from bot.i18n import Catalog
     from models.db import Database
     from schedule.config import EventConfig
@@ -37,8 +35,15 @@ _QR_SIZE = 40.0
 _NAME_MAX_PT, _NAME_MIN_PT = 26, 11
 
 
+# qrcode (with Pillow) and fpdf2 (with fontTools) are imported when a code or a badge is drawn,
+# not with the bot: together they weigh about 20 MB of memory that most of the event never uses.
+
+
 def qr_png(link: str, *, box_size: int = 10) -> bytes:
     """The QR code of `link` as a PNG (black on white, four modules of quiet zone)."""
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=4)
     code.add_data(link)
     code.make(fit=True)
@@ -58,66 +63,75 @@ class PrintedBadge:
     link: str
 
 
-class _BadgePdf(FPDF):
-    def __init__(self, title: str) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.set_auto_page_break(auto=False)
-        self.set_title(title)
-        self.set_creator("hackbot")
-        self.unicode = (_FONT_DIR / "DejaVuSans.ttf").exists() and (
-            _FONT_DIR / "DejaVuSans-Bold.ttf"
-        ).exists()
-        if self.unicode:
-            self.add_font("badge", "", str(_FONT_DIR / "DejaVuSans.ttf"))
-            self.add_font("badge", "B", str(_FONT_DIR / "DejaVuSans-Bold.ttf"))
+@dataclass(slots=True)
+class _Pen:
+    """An A4 PDF and the font it writes with: DejaVu Sans when installed, else Helvetica."""
+
+    pdf: FPDF
+    unicode: bool
+
+    @classmethod
+    def open(cls, title: str) -> _Pen:
+        from fpdf import FPDF
+
+        pdf = FPDF(orientation="P", unit="mm", format="A4")
+        pdf.set_auto_page_break(auto=False)
+        pdf.set_title(title)
+        pdf.set_creator("hackbot")
+        unicode = (_FONT_DIR / "DejaVuSans.ttf").exists() and (_FONT_DIR / "DejaVuSans-Bold.ttf").exists()
+        if unicode:
+            pdf.add_font("badge", "", str(_FONT_DIR / "DejaVuSans.ttf"))
+            pdf.add_font("badge", "B", str(_FONT_DIR / "DejaVuSans-Bold.ttf"))
+        return cls(pdf, unicode)
 
     def use(self, size: float, *, bold: bool = False) -> None:
-        self.set_font("badge" if self.unicode else "helvetica", "B" if bold else "", size)
+        self.pdf.set_font("badge" if self.unicode else "helvetica", "B" if bold else "", size)
 
     def fit(self, value: str) -> str:
         """The text as this font can draw it (Helvetica knows Latin-1 only)."""
         return value if self.unicode else value.encode("latin-1", "replace").decode("latin-1")
 
 
-def _split(pdf: _BadgePdf, value: str, width: float, height: float) -> list[str]:
+def _split(pen: _Pen, value: str, width: float, height: float) -> list[str]:
     """The lines `value` takes in a box `width` mm wide, in the current font."""
-    lines = pdf.multi_cell(width, height, value, align="L", dry_run=True, output="LINES")
+    lines = pen.pdf.multi_cell(width, height, value, align="L", dry_run=True, output="LINES")
     return [str(line) for line in cast("list[str]", lines)]
 
 
-def _shrink(pdf: _BadgePdf, value: str, width: float) -> float:
+def _shrink(pen: _Pen, value: str, width: float) -> float:
     """The largest name size (points) at which `value` fits on two lines of `width` mm."""
     size: float = _NAME_MAX_PT
     while size > _NAME_MIN_PT:
-        pdf.use(size, bold=True)
-        if len(_split(pdf, value, width, size * 0.42)) <= 2:
+        pen.use(size, bold=True)
+        if len(_split(pen, value, width, size * 0.42)) <= 2:
             break
         size -= 1
     return size
 
 
-def _draw(pdf: _BadgePdf, badge: PrintedBadge, x: float, y: float, event_name: str) -> None:
+def _draw(pen: _Pen, badge: PrintedBadge, x: float, y: float, event_name: str) -> None:
+    pdf = pen.pdf
     pdf.set_draw_color(190, 190, 190)
     pdf.rect(x, y, _BADGE_W, _BADGE_H)
     text_w = _BADGE_W - _QR_SIZE - 11
     pdf.set_text_color(90, 90, 90)
-    pdf.use(8)
+    pen.use(8)
     pdf.set_xy(x + 5, y + 5)
-    pdf.cell(_BADGE_W - 10, 4, pdf.fit(event_name)[:70])
-    name = pdf.fit(badge.name)
+    pdf.cell(_BADGE_W - 10, 4, pen.fit(event_name)[:70])
+    name = pen.fit(badge.name)
     pdf.set_text_color(0, 0, 0)
-    size = _shrink(pdf, name, text_w)
+    size = _shrink(pen, name, text_w)
     height = size * 0.42
     # Name lines beyond two (a very long name at the smallest size) are cut rather than overlap.
-    lines = _split(pdf, name, text_w, height)[:3]
+    lines = _split(pen, name, text_w, height)[:3]
     pdf.set_xy(x + 5, y + 12)
     pdf.multi_cell(text_w, height, "\n".join(lines), align="L")
     pdf.set_xy(x + 5, y + 40)
-    pdf.use(11, bold=True)
-    pdf.multi_cell(text_w, 5, pdf.fit(badge.role)[:40], align="L", max_line_height=5)
+    pen.use(11, bold=True)
+    pdf.multi_cell(text_w, 5, pen.fit(badge.role)[:40], align="L", max_line_height=5)
     pdf.set_xy(x + 5, y + 49)
-    pdf.use(9)
-    challenge = _split(pdf, pdf.fit(badge.challenge), text_w, 4.2)
+    pen.use(9)
+    challenge = _split(pen, pen.fit(badge.challenge), text_w, 4.2)
     pdf.set_xy(x + 5, y + 49)
     pdf.multi_cell(text_w, 4.2, "\n".join(challenge[:3]), align="L")
     qr = io.BytesIO(qr_png(badge.link))
@@ -126,7 +140,8 @@ def _draw(pdf: _BadgePdf, badge: PrintedBadge, x: float, y: float, event_name: s
 
 def badges_pdf(badges: Sequence[PrintedBadge], event_name: str) -> bytes:
     """An A4 PDF with 8 badges per page (an empty page says nobody is registered yet)."""
-    pdf = _BadgePdf(event_name)
+    pen = _Pen.open(event_name)
+    pdf = pen.pdf
     margin_x = (210 - _COLUMNS * _BADGE_W) / 2
     margin_y = (297 - _ROWS * _BADGE_H) / 2
     per_page = _COLUMNS * _ROWS
@@ -137,7 +152,7 @@ def badges_pdf(badges: Sequence[PrintedBadge], event_name: str) -> bytes:
             pdf.add_page()
         slot = index % per_page
         column, row = slot % _COLUMNS, slot // _COLUMNS
-        _draw(pdf, badge, margin_x + column * _BADGE_W, margin_y + row * _BADGE_H, event_name)
+        _draw(pen, badge, margin_x + column * _BADGE_W, margin_y + row * _BADGE_H, event_name)
     return bytes(pdf.output())
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from icalendar import Calendar, Event
-
 from schedule.config import EventConfig, ProgrammeItem
 
 PRODID = "-//hackbot//programme//FR"
@@ -31,6 +29,9 @@ def programme_ics(
     calendar_name: str | None = None,
 ) -> bytes:
     """An `.ics` file holding `items`, texts in `lang` (falling back to the default language)."""
+    # Imported here: the library is only needed when someone downloads the agenda.
+    from icalendar import Calendar, Event
+
     default = event.default_language
     calendar = Calendar()
     calendar.add("prodid", PRODID)
