@@ -20,7 +20,6 @@ for the bot. `--pause 1` (the default) is a volunteer at phone speed.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -90,23 +89,12 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     args = common.parse_arguments(parser)
 
-    all_latencies: list[float] = []
-    backend = "postgresql" if args.database_url and args.database_url.startswith("postgresql") else "sqlite"
-    for round_number in range(1, args.rounds + 1):
-        async with common.fresh_database(args.database_url) as db:
-            latencies = await one_round(db, args.people, args.desks, args.pause)
-        all_latencies += latencies
-        print(
-            f"round {round_number}: {len(latencies)} scans, "
-            f"p50 {common.percentile(latencies, 0.5):.1f} ms, "
-            f"p95 {common.percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms"
-        )
-    print(
-        f"{backend}, {args.people} people, {args.desks} desks, pause {args.pause:g}s, "
-        f"{args.rounds} round(s): "
-        f"p50 {common.percentile(all_latencies, 0.5):.1f} ms, "
-        f"p95 {common.percentile(all_latencies, 0.95):.1f} ms, "
-        f"max {max(all_latencies):.1f} ms, mean {statistics.fmean(all_latencies):.1f} ms"
+    await common.measured_rounds(
+        args.database_url,
+        args.rounds,
+        lambda db: one_round(db, args.people, args.desks, args.pause),
+        counted="scans",
+        setting=f"{args.people} people, {args.desks} desks, pause {args.pause:g}s",
     )
 
 

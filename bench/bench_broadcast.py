@@ -52,8 +52,9 @@ from bench import common  # noqa: E402
 from bench.bench_delivery import REPLY_AT, Result, baselines, gathered_broadcast, print_table, run_scenario  # noqa: E402
 from models.db import Database  # noqa: E402
 from simulator import SimUser  # noqa: E402
-from tests.e2e.test_broadcasts_crash import start_bot, stop, write_event  # noqa: E402
+from tests.e2e.test_broadcasts_crash import write_event  # noqa: E402
 from tests.support.harness import bundled_event, running_bot  # noqa: E402
+from tests.support.process import start_bot, stop  # noqa: E402
 
 FLOOR_RATE = 30.0  # Telegram's documented limit, messages a second
 TARGET = 1.05  # times the floor

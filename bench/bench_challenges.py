@@ -15,7 +15,6 @@ together, in one `getUpdates` answer, as a room tapping at once really arrives: 
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 from datetime import timedelta
@@ -72,22 +71,12 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = common.parse_arguments(parser)
 
-    all_latencies: list[float] = []
-    backend = "postgresql" if args.database_url and args.database_url.startswith("postgresql") else "sqlite"
-    for round_number in range(1, args.rounds + 1):
-        async with common.fresh_database(args.database_url) as db:
-            latencies = await one_round(db, args.users, args.spread)
-        all_latencies += latencies
-        print(
-            f"round {round_number}: {len(latencies)} answers, "
-            f"p50 {common.percentile(latencies, 0.5):.1f} ms, "
-            f"p95 {common.percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms"
-        )
-    print(
-        f"{backend}, {args.users} users within {args.spread:g}s, {args.rounds} round(s): "
-        f"p50 {common.percentile(all_latencies, 0.5):.1f} ms, "
-        f"p95 {common.percentile(all_latencies, 0.95):.1f} ms, "
-        f"max {max(all_latencies):.1f} ms, mean {statistics.fmean(all_latencies):.1f} ms"
+    await common.measured_rounds(
+        args.database_url,
+        args.rounds,
+        lambda db: one_round(db, args.users, args.spread),
+        counted="answers",
+        setting=f"{args.users} users within {args.spread:g}s",
     )
 
 

@@ -33,6 +33,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseRa
 from bench import common  # noqa: E402
 from bot.delivery.sender import OutboxSender  # noqa: E402
 from bot.delivery.throttle import TelegramThrottle  # noqa: E402
+from bot.delivery.transport import AiohttpRequest  # noqa: E402
 from models import outbox  # noqa: E402
 from models.db import Database  # noqa: E402
 from models.outbox import (  # noqa: E402
@@ -67,8 +68,14 @@ async def make_world(recipients: int, latency: float) -> tuple[Simulator, list[A
 
 
 async def make_app(sim: Simulator, limiter: BaseRateLimiter | None) -> Application:
+    # The bot's own transport, so that the comparison is of the rate limiters alone.
     builder = (
-        ApplicationBuilder().token(TOKEN).base_url(sim.api_url).base_file_url(sim.file_url).updater(None)
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(sim.api_url)
+        .base_file_url(sim.file_url)
+        .request(AiohttpRequest())
+        .updater(None)
     )
     if limiter is not None:
         builder = builder.rate_limiter(limiter)

@@ -16,7 +16,6 @@ simulator to the bot's answerCallbackQuery reaching it.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -123,23 +122,12 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     args = common.parse_arguments(parser)
 
-    all_latencies: list[float] = []
-    backend = "postgresql" if args.database_url and args.database_url.startswith("postgresql") else "sqlite"
-    for round_number in range(1, args.rounds + 1):
-        async with common.fresh_database(args.database_url) as db:
-            latencies = await one_round(db, args.users, args.spread)
-        all_latencies += latencies
-        print(
-            f"round {round_number}: {len(latencies)} taps answered, "
-            f"p50 {common.percentile(latencies, 0.5):.1f} ms, "
-            f"p95 {common.percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms"
-        )
-    print(
-        f"{backend}, {args.users} participants rating one team within {args.spread:g}s, "
-        f"{args.rounds} round(s): "
-        f"{len(all_latencies)} taps, p50 {common.percentile(all_latencies, 0.5):.1f} ms, "
-        f"p95 {common.percentile(all_latencies, 0.95):.1f} ms, "
-        f"max {max(all_latencies):.1f} ms, mean {statistics.fmean(all_latencies):.1f} ms"
+    await common.measured_rounds(
+        args.database_url,
+        args.rounds,
+        lambda db: one_round(db, args.users, args.spread),
+        counted="taps answered",
+        setting=f"{args.users} participants rating one team within {args.spread:g}s",
     )
 
 

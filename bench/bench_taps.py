@@ -49,8 +49,8 @@ from schedule.config import TeamPicking  # noqa: E402
 from schedule.loader import BUNDLED_EVENT  # noqa: E402
 from simulator import Simulator  # noqa: E402
 from simulator.client import SimCallbackQuery  # noqa: E402
-from tests.e2e.test_broadcasts_crash import start_bot, stop  # noqa: E402
 from tests.support.harness import bundled_event, running_bot  # noqa: E402
+from tests.support.process import start_bot, stop  # noqa: E402
 
 CHALLENGE = "benevolat"  # 12 places in the bundled event
 CAPACITY = 12

@@ -14,10 +14,11 @@ import logging
 import math
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,37 @@ async def answer_latencies(presses: list[SimCallbackQuery]) -> tuple[list[Answer
         (answer.time - press.record.created) * 1000 for press, answer in zip(presses, answers, strict=True)
     ]
     return answers, latencies
+
+
+async def measured_rounds(
+    database_url: str | None,
+    rounds: int,
+    one_round: Callable[[Database], Awaitable[list[float]]],
+    *,
+    counted: str,
+    setting: str,
+) -> list[float]:
+    """Run `one_round` on a fresh database `rounds` times; print each round's latencies and the total.
+
+    `counted` names what a latency is of ("scans", "taps answered"); `setting` describes the load
+    ("100 people, 3 desks") for the summary line, which starts with the database's kind.
+    """
+    everything: list[float] = []
+    for round_number in range(1, rounds + 1):
+        async with fresh_database(database_url) as db:
+            latencies = await one_round(db)
+        everything += latencies
+        print(f"round {round_number}: {len(latencies)} {counted}, {_figures(latencies)}")
+    backend = "postgresql" if database_url and database_url.startswith("postgresql") else "sqlite"
+    print(
+        f"{backend}, {setting}, {rounds} round(s): {len(everything)} {counted}, "
+        f"{_figures(everything)}, mean {statistics.fmean(everything):.1f} ms"
+    )
+    return everything
+
+
+def _figures(latencies: list[float]) -> str:
+    return (
+        f"p50 {percentile(latencies, 0.5):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms, "
+        f"max {max(latencies):.1f} ms"
+    )

@@ -18,6 +18,7 @@ from bot import commands
 from bot.context import BotData, HackbotApplication, HackbotContext, Services
 from bot.delivery.sender import OutboxSender
 from bot.delivery.throttle import TelegramThrottle
+from bot.delivery.transport import AiohttpRequest
 from bot.i18n import Catalog
 from bot.lifecycle import run_shutdown, run_startup
 from bot.settings import Settings
@@ -58,6 +59,8 @@ def build_application(
         .context_types(context_types)
         .concurrent_updates(PerUserUpdateProcessor(decisions=services.decisions))
         .rate_limiter(TelegramThrottle())
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

@@ -172,9 +172,13 @@ def context_for(
         for m in figures.meals
     ]
     questions = figures.questions
+    from bot.display import number
+
     return {
         "lang": lang,
         "t": t,
+        # Figures in tables and key boxes: "1 300" in French, "1,300" in English.
+        "n": lambda value: number(lang, int(value)),
         "event_name": event.name.get(lang, lang),
         "subtitle": t("subtitle", event=event.name.get(lang, lang), dates=dates, venue=event.venue.name),
         "generated": t("generated", date=now.astimezone(event.tz).strftime("%d/%m/%Y")),

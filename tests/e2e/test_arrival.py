@@ -273,7 +273,11 @@ async def test_end_of_day_checkout(sim: Simulator, db: Database) -> None:
     desk = sim.add_user(first_name="Nadia", language_code="fr")
     amina = sim.add_user(first_name="Amina", language_code="fr")
     await seed(db, [amina])
-    async with running_bot(sim, db, arrival_event([desk])) as app:
+    event = arrival_event([desk])
+    # Two hours from now, whatever the hour the test runs at (past 06:00 means the next morning).
+    later = (event.local(utcnow()) + timedelta(hours=2)).time().replace(second=0, microsecond=0)
+    event = event.model_copy(update={"arrival": event.arrival.model_copy(update={"check_out_at": later})})
+    async with running_bot(sim, db, event) as app:
         names = [job.name for job in app.job_queue.jobs()]  # type: ignore[union-attr]
         assert any(name and name.startswith("arrival:checkout:") for name in names)
         await scan(desk, await badge_link(amina))

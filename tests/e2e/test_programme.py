@@ -17,13 +17,13 @@ from models.base import utcnow
 from models.db import Database
 from models.participant import Participant
 from simulator import Simulator
-from tests.e2e.test_programme_support import bot_with, registered_people
+from tests.e2e.test_programme_support import MovableClock, bot_with, registered_people
 from tests.unit.programme.events import PARIS, Item, MealSpec, build_event
 
 
-def around_now():
+def around_now(now: dt.datetime | None = None):
     """An item running now, the next one, a team item, and one tomorrow (event time)."""
-    now = utcnow()
+    now = now or utcnow()
     start = now - dt.timedelta(minutes=10)
     tomorrow = now.astimezone(PARIS).date() + dt.timedelta(days=1)
     tomorrow_at = dt.datetime.combine(tomorrow, dt.time(10, 0), tzinfo=PARIS)
@@ -44,10 +44,14 @@ def around_now():
 async def test_programme_shows_today_now_and_next_and_other_days(sim: Simulator, db: Database) -> None:
     """Times in the event's timezone, now ▶️ and next ⏭ marked; other days by word or button."""
     (user,) = await registered_people(sim, db, 1)
-    event, _ = around_now()
+    # The bot's clock reads 15:00 in Paris: late in the evening, "next" would already be tomorrow.
+    afternoon = dt.datetime.combine(utcnow().astimezone(PARIS).date(), dt.time(15, 0), tzinfo=PARIS)
+    clock = MovableClock()
+    clock.offset = afternoon - utcnow()
+    event, _ = around_now(afternoon.astimezone(dt.UTC))
     running = event.item("running")
     assert running is not None
-    async with bot_with(sim, db, event):
+    async with bot_with(sim, db, event, clock=clock):
         await user.send_text("/programme")
         shown = await user.wait_for_message(lambda m: "Programme" in m.text)
         lines = shown.text.splitlines()

@@ -7,6 +7,7 @@ check it names no one; the first two pages are saved under `docs/screenshots/` f
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import statistics
 import subprocess
@@ -182,3 +183,15 @@ async def test_report_of_an_event_with_nobody(db: Database) -> None:
     html = rendering.render_html(context)
     assert "0 personne inscrite" in html
     assert rendering.render_pdf(html).startswith(b"%PDF")
+
+
+async def test_report_groups_thousands_the_french_way(db: Database) -> None:
+    """1,300 registered people read "1 300" in the key figures (a narrow no-break space), not "1300"."""
+    event = event_ending_at(utcnow() - timedelta(days=1))
+    catalog = Catalog.load(default_language=event.default_language)
+    async with db.read() as session:
+        figures, context = await rendering.build(session, catalog, event, utcnow())
+    context["figures"] = dataclasses.replace(figures, registered=1300)
+    html = rendering.render_html(context)
+    assert '<div class="key" data-figure="registered"><b>1\u202f300</b>' in html
+    assert ">1300<" not in html
