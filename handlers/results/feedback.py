@@ -15,7 +15,7 @@ from telegram import Update
 from bot.context import HackbotContext
 from handlers.common import active_participant, button_args, edit_pressed_message, organiser_language
 from handlers.results import views
-from handlers.results.shared import refuse, voice_for
+from handlers.results.shared import participant_tap, refuse, voice_for
 from models import results as rs
 from models.participant import Participant
 
@@ -23,12 +23,11 @@ from models.participant import Participant
 async def open_feedback(update: Update, context: HackbotContext) -> None:
     """`rs:fb:<team>`: where the person's feedback on that team stands."""
     (challenge_id,) = button_args(context)
-    participant = await active_participant(update, context)
-    query = update.callback_query
-    if participant is None or query is None:
+    tap = await participant_tap(update, context)
+    if tap is None:
         return
+    participant, query, voice = tap
     services = context.services
-    voice = voice_for(context, participant.language)
     async with services.db.read() as session:
         step = await rs.feedback_of(session, participant, challenge_id, services.event)
     if isinstance(step, rs.Refused):
@@ -42,12 +41,11 @@ async def open_feedback(update: Update, context: HackbotContext) -> None:
 async def rate(update: Update, context: HackbotContext) -> None:
     """`rs:rate:<team>:<criterion>:<value>`: one rating; the next criterion replaces this one."""
     challenge_id, index, value = button_args(context)
-    participant = await active_participant(update, context)
-    query = update.callback_query
-    if participant is None or query is None:
+    tap = await participant_tap(update, context)
+    if tap is None:
         return
+    participant, query, voice = tap
     services = context.services
-    voice = voice_for(context, participant.language)
     async with services.db.transaction() as session:
         step = await rs.rate(session, participant, challenge_id, int(index), int(value), services.event)
     if isinstance(step, rs.Refused):
@@ -60,12 +58,11 @@ async def rate(update: Update, context: HackbotContext) -> None:
 async def rerate(update: Update, context: HackbotContext) -> None:
     """`rs:rerate:<team>`: show the first criterion again (each tap replaces the rating)."""
     (challenge_id,) = button_args(context)
-    participant = await active_participant(update, context)
-    query = update.callback_query
-    if participant is None or query is None:
+    tap = await participant_tap(update, context)
+    if tap is None:
         return
+    participant, query, voice = tap
     services = context.services
-    voice = voice_for(context, participant.language)
     async with services.db.read() as session:
         step = await rs.feedback_of(session, participant, challenge_id, services.event)
     if isinstance(step, rs.Refused):
@@ -78,12 +75,11 @@ async def rerate(update: Update, context: HackbotContext) -> None:
 async def ask_comment(update: Update, context: HackbotContext) -> None:
     """`rs:cm:<team>:<liked|better>`: wait for a text or a voice note."""
     challenge_id, which = button_args(context)
-    participant = await active_participant(update, context)
-    query = update.callback_query
-    if participant is None or query is None:
+    tap = await participant_tap(update, context)
+    if tap is None:
         return
+    participant, query, voice = tap
     services = context.services
-    voice = voice_for(context, participant.language)
     async with services.db.transaction() as session:
         step = await rs.start_comment(session, participant, challenge_id, which, services.event)
     if isinstance(step, rs.Refused):

@@ -9,12 +9,13 @@ the overview (`/classement` always gives the overview). Buttons: `rs:jury` (the 
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import CallbackQuery, Update, User
 
 from bot.context import HackbotContext
 from handlers.common import button_args, edit_pressed_message, organiser_language
 from handlers.results import jury_views, views
 from handlers.results.shared import refuse, voice_of
+from handlers.results.views import Voice
 from models import results as rs
 
 
@@ -44,14 +45,22 @@ async def _lang(update: Update, context: HackbotContext) -> str | None:
     return person.language if person is not None else None
 
 
-async def sheet(update: Update, context: HackbotContext) -> None:
-    """`rs:jury`: the juror's sheet again."""
+async def _juror_tap(update: Update, context: HackbotContext) -> tuple[User, CallbackQuery, Voice] | None:
+    """Who pressed a jury button (jurors need not be registered), and how to speak to them."""
     user = update.effective_user
     query = update.callback_query
     if user is None or query is None:
+        return None
+    return user, query, voice_of(update, context, await _lang(update, context))
+
+
+async def sheet(update: Update, context: HackbotContext) -> None:
+    """`rs:jury`: the juror's sheet again."""
+    tap = await _juror_tap(update, context)
+    if tap is None:
         return
+    user, query, voice = tap
     services = context.services
-    voice = voice_of(update, context, await _lang(update, context))
     async with services.db.read() as session:
         found = await rs.jury_sheet(session, user.id, services.event)
     if isinstance(found, rs.Refused):
@@ -66,12 +75,11 @@ async def team(update: Update, context: HackbotContext) -> None:
     args = button_args(context)
     challenge_id = args[0]
     index = int(args[1]) if len(args) > 1 else None
-    user = update.effective_user
-    query = update.callback_query
-    if user is None or query is None:
+    tap = await _juror_tap(update, context)
+    if tap is None:
         return
+    user, query, voice = tap
     services = context.services
-    voice = voice_of(update, context, await _lang(update, context))
     async with services.db.read() as session:
         found = await rs.jury_sheet(session, user.id, services.event)
     if isinstance(found, rs.Refused):
@@ -92,12 +100,11 @@ async def team(update: Update, context: HackbotContext) -> None:
 async def score(update: Update, context: HackbotContext) -> None:
     """`rs:js:<team>:<criterion>:<value>`: one score; the next criterion replaces this one."""
     challenge_id, index, value = button_args(context)
-    user = update.effective_user
-    query = update.callback_query
-    if user is None or query is None:
+    tap = await _juror_tap(update, context)
+    if tap is None:
         return
+    user, query, voice = tap
     services = context.services
-    voice = voice_of(update, context, await _lang(update, context))
     async with services.db.transaction() as session:
         found = await rs.score(session, user.id, challenge_id, int(index), int(value), services.event)
     if isinstance(found, rs.Refused):

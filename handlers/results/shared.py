@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from typing import NamedTuple
+
+from telegram import CallbackQuery, Update
 
 from bot.context import HackbotContext
-from handlers.common import language_for
+from handlers.common import active_participant, language_for
 from handlers.results.views import Voice
 from models import results as rs
+from models.participant import Participant
+
+
+class ParticipantTap(NamedTuple):
+    """A button pressed by a registered participant, and how to speak to them."""
+
+    participant: Participant
+    query: CallbackQuery
+    voice: Voice
+
+
+async def participant_tap(update: Update, context: HackbotContext) -> ParticipantTap | None:
+    """The registered participant who pressed a button, or None (someone else was told what to do)."""
+    participant = await active_participant(update, context)
+    query = update.callback_query
+    if participant is None or query is None:
+        return None
+    return ParticipantTap(participant, query, voice_for(context, participant.language))
 
 
 def voice_for(context: HackbotContext, lang: str) -> Voice:

@@ -15,7 +15,7 @@ from telegram import Update
 from bot.context import HackbotApplication, HackbotContext
 from handlers.common import active_participant, button_args, edit_pressed_message, organiser_language
 from handlers.results import views
-from handlers.results.shared import refuse, voice_for
+from handlers.results.shared import participant_tap, refuse, voice_for
 from models import results as rs
 from models.participant import Participant
 from schedule.results import plan
@@ -40,12 +40,11 @@ async def show_draft(update: Update, context: HackbotContext) -> None:
 
 async def refresh(update: Update, context: HackbotContext) -> None:
     """`rs:draft`: the draft again (also "Done" after photos: stop waiting for more)."""
-    participant = await active_participant(update, context)
-    query = update.callback_query
-    if participant is None or query is None:
+    tap = await participant_tap(update, context)
+    if tap is None:
         return
+    participant, query, voice = tap
     services = context.services
-    voice = voice_for(context, participant.language)
     async with services.db.transaction() as session:
         await rs.stop_waiting(session, participant.id)
         draft = await rs.draft_of(session, participant, services.event, services.now())
@@ -59,12 +58,11 @@ async def refresh(update: Update, context: HackbotContext) -> None:
 async def start_edit(update: Update, context: HackbotContext) -> None:
     """`rs:edit:<field>`: ask for the field (its limit said before anything is saved)."""
     (what,) = button_args(context)
-    participant = await active_participant(update, context)
-    query = update.callback_query
-    if participant is None or query is None:
+    tap = await participant_tap(update, context)
+    if tap is None:
         return
+    participant, query, voice = tap
     services = context.services
-    voice = voice_for(context, participant.language)
     async with services.db.transaction() as session:
         draft = await rs.start_edit(session, participant, what, services.event, services.now())
     if isinstance(draft, rs.Refused):
@@ -77,12 +75,11 @@ async def start_edit(update: Update, context: HackbotContext) -> None:
 
 async def clear_photos(update: Update, context: HackbotContext) -> None:
     """`rs:clearph`: remove the photos (to send them again)."""
-    participant = await active_participant(update, context)
-    query = update.callback_query
-    if participant is None or query is None:
+    tap = await participant_tap(update, context)
+    if tap is None:
         return
+    participant, query, voice = tap
     services = context.services
-    voice = voice_for(context, participant.language)
     async with services.db.transaction() as session:
         draft = await rs.clear_photos(session, participant, services.event, services.now())
     if isinstance(draft, rs.Refused):
@@ -94,12 +91,11 @@ async def clear_photos(update: Update, context: HackbotContext) -> None:
 
 async def submit(update: Update, context: HackbotContext) -> None:
     """`rs:submit`: send the project (the other members are told)."""
-    participant = await active_participant(update, context)
-    query = update.callback_query
-    if participant is None or query is None:
+    tap = await participant_tap(update, context)
+    if tap is None:
         return
+    participant, query, voice = tap
     services = context.services
-    voice = voice_for(context, participant.language)
     async with services.db.transaction() as session:
         draft = await rs.submit(session, participant, services.event, services.catalog, services.now())
     if isinstance(draft, rs.Refused):

@@ -11,7 +11,7 @@ from telegram import Update
 from bot.context import HackbotContext
 from handlers.common import active_participant, button_args, edit_pressed_message
 from handlers.results import views
-from handlers.results.shared import refuse, voice_for
+from handlers.results.shared import participant_tap, refuse, voice_for
 from models import results as rs
 
 
@@ -38,12 +38,11 @@ async def show_vote(update: Update, context: HackbotContext) -> None:
 async def vote(update: Update, context: HackbotContext) -> None:
     """`rs:vote:<team>`: vote (or change the vote)."""
     (challenge_id,) = button_args(context)
-    participant = await active_participant(update, context)
-    query = update.callback_query
-    if participant is None or query is None:
+    tap = await participant_tap(update, context)
+    if tap is None:
         return
+    participant, query, voice = tap
     services = context.services
-    voice = voice_for(context, participant.language)
     async with services.db.transaction() as session:
         voted = await rs.vote(session, participant, challenge_id, services.event)
         ballot = await rs.ballot(session, participant)
